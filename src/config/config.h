@@ -1,0 +1,82 @@
+/* Configuration shared by consentd and consentctl: an INI file (inih) whose every key can be
+ * overridden by the environment variable CONSENTD_<SECTION>_<KEY>. The keys are declared once,
+ * in a table in config.c (section, key, type, default, help), and equal the struct field names.
+ * Unknown keys and bad values are errors naming the key. No globals: the caller owns the struct. */
+#ifndef CONSENTD_CONFIG_H
+#define CONSENTD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* A list value: "a, b, c" in the file or the environment. */
+struct config_list {
+	char **items;
+	size_t n;
+};
+
+struct config_http {
+	char *listen;             /* "host:port"; default 127.0.0.1:8080 */
+	int64_t max_body;         /* bytes; default 1 MiB */
+	int64_t max_batch;        /* events per request; default 1000 */
+	int64_t request_timeout;  /* ms; default 10 s: answer 503 if the ledger has not committed */
+	int64_t idle_timeout;     /* ms; default 60 s: close idle keep-alive connections */
+	int64_t max_connections;  /* default 1024 */
+};
+
+struct config_postgres {
+	char *conninfo;           /* libpq connection string; default "" (libpq's own defaults) */
+	bool allow_superuser;     /* default false: refuse to run as a superuser role */
+	int64_t connect_timeout;  /* ms; default 5 s */
+};
+
+struct config_auth {
+	char *tokens_file;        /* default "/etc/consentd/tokens" */
+};
+
+struct config_ledger {
+	char *subject_key_file;   /* default "/etc/consentd/subject.key" */
+	int64_t max_future_skew;  /* ms; default 5 min */
+	int64_t batch_max;        /* events per transaction; default 1000 */
+	int64_t batch_delay;      /* ms to wait for more events before committing; default 0 */
+	int64_t queue_max;        /* events queued to the writer before 503; default 100000 */
+};
+
+struct config_consent {
+	struct config_list purposes; /* default essential, analytics, advertising, functional */
+	struct config_list vendors;  /* default google_tag_manager, google_analytics_4, ... */
+};
+
+struct config_log {
+	char *level;              /* error | warn | info | debug; default info */
+	char *format;             /* logfmt | json; default logfmt */
+	char *file;               /* default "" = stderr */
+};
+
+struct config {
+	struct config_http http;
+	struct config_postgres postgres;
+	struct config_auth auth;
+	struct config_ledger ledger;
+	struct config_consent consent;
+	struct config_log log;
+};
+
+/* Fills cfg with defaults, then the file (path may be NULL: defaults and environment only), then
+ * the environment (envp: NULL-terminated "NAME=value" strings, usually environ). On error returns
+ * a negative errno, writes "file:line: [section] key: reason" or "CONSENTD_X_Y: reason" into err,
+ * and leaves cfg freed. */
+int config_load(struct config *cfg, const char *path, char *const *envp, char *err, size_t errlen);
+void config_free(struct config *cfg);
+/* Writes the effective configuration as INI (for --check-config and docs). */
+void config_write(const struct config *cfg, FILE *out);
+
+/* Parsers used by the table, exposed for tests: "250ms", "5s", "10m", "2h", "1d", bare = seconds. */
+int config_parse_duration_ms(const char *s, int64_t *out);
+/* "1048576", "512k", "1M", "1MiB", "2G" (binary multiples). */
+int config_parse_size(const char *s, int64_t *out);
+/* "true|false|yes|no|on|off|1|0". */
+int config_parse_bool(const char *s, bool *out);
+
+#endif

@@ -1,0 +1,104 @@
+/* The event module: JSON <-> protobuf mapping, validation and canonical form, subject
+ * pseudonyms. Pure: no I/O, no clock (callers pass "now"), no globals.
+ *
+ * Ownership: every Consentd__V1__Event handled here is allocated with the system allocator
+ * (strings and sub-messages malloc'd, or protobuf_c_empty_string), exactly like one unpacked by
+ * protobuf-c with a NULL allocator, so event_free() releases either kind. */
+#ifndef CONSENTD_EVENT_H
+#define CONSENTD_EVENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consentd.pb-c.h"
+#include "util/util.h"
+
+#define EVENT_HASH_LEN 32
+
+/* What a rejected event is answered with. status is 400 (the body is not an event: not JSON,
+ * wrong JSON types) or 422 (an event that breaks a rule). code is a stable lower_snake
+ * identifier; field is the JSON path of the offending field ("consent.purposes.analytics"),
+ * "" when the whole event is at fault. */
+struct event_error {
+	int status;
+	char code[40];
+	char field[96];
+	char message[200];
+};
+
+/* What validation needs from the configuration (borrowed, not owned). */
+struct event_policy {
+	char *const *purposes; /* allowed purpose names; "essential" is always granted */
+	size_t n_purposes;
+	char *const *vendors;  /* allowed vendor names; n_vendors == 0 allows any [a-z0-9_] name */
+	size_t n_vendors;
+	int64_t max_future_skew_us;
+};
+
+/* Decodes one JSON object into a new Event carrying the clear subject identifiers. Returns NULL
+ * and fills err on failure (400 wrong_type / malformed, 422 unknown_field, missing_field,
+ * invalid_value ...). The caller frees the result with event_free(). */
+Consentd__V1__Event *event_from_json(const json_t *obj, struct event_error *err);
+
+/* Checks every rule on an event from JSON or from protobuf input, and rewrites it in canonical
+ * form: event_id lower-case, purposes and vendors sorted by name, purposes implied by the action
+ * filled in (accept_all: all granted; reject_all and withdraw without purposes: essential granted,
+ * the rest denied; essential always present and granted). Returns 0, or -EINVAL with err set. */
+int event_validate(Consentd__V1__Event *ev, const struct event_policy *pol, int64_t now_us,
+		   struct event_error *err);
+
+/* JSON view of an event; pseudonyms appear as {"kind","key_version","hmac"(hex)} under
+ * "subject": {"pseudonyms": [...]}. Returns a new reference, NULL on allocation failure. */
+json_t *event_to_json(const Consentd__V1__Event *ev);
+
+/* Canonical bytes of the event (protobuf-c pack of the canonical form); appends to out. */
+int event_encode(const Consentd__V1__Event *ev, struct buf *out);
+/* Unpacks protobuf bytes (system allocator); NULL if they are not an Event. */
+Consentd__V1__Event *event_decode(const uint8_t *data, size_t len);
+void event_free(Consentd__V1__Event *ev);
+
+/* Names of enum values as they appear in JSON ("accept_all", "erasure", ...); NULL if unknown. */
+const char *event_action_name(int action);
+const char *event_right_name(int right);
+const char *event_stage_name(int stage);
+const char *event_channel_name(int channel);
+const char *event_surface_name(int surface);
+const char *event_subject_kind_name(int kind);
+
+/* ---- Subject pseudonyms ------------------------------------------------------------------- */
+
+#define SUBJECT_KEY_LEN 32
+#define SUBJECT_KEYS_MAX 16
+
+struct subject_key {
+	uint32_t version;
+	uint8_t key[SUBJECT_KEY_LEN];
+};
+
+/* Keys by version; active is the highest version, used for new entries. All are tried on lookup. */
+struct subject_keyring {
+	struct subject_key keys[SUBJECT_KEYS_MAX];
+	size_t n;
+	size_t active;
+};
+
+/* Parses the subject key file: lines "<version> <64 hex digits>", or one line of 64 hex digits
+ * (version 1); '#' comments and blank lines ignored. -EINVAL with err on anything else. */
+int subject_keyring_parse(const char *text, size_t len, struct subject_keyring *ring, char *err,
+			  size_t errlen);
+
+/* Normalises an identifier: surrounding white space trimmed; email also lower-cased. Returns
+ * -EINVAL if empty or too long for out. */
+int subject_normalize(Consentd__V1__SubjectIdKind kind, const char *in, char *out, size_t outlen);
+
+/* HMAC-SHA-256(key, "<kind name>:" || normalized) where kind name is account_id|email|device_id. */
+void subject_pseudonym(const struct subject_key *key, Consentd__V1__SubjectIdKind kind,
+		       const char *normalized, uint8_t out[EVENT_HASH_LEN]);
+
+/* Replaces the clear identifiers of ev->subject by pseudonyms under the active key and blanks
+ * the clear fields, so that the encoded event holds no identifier. Returns 0 or -ENOMEM. */
+int event_pseudonymize(Consentd__V1__Event *ev, const struct subject_keyring *ring);
+
+#endif
