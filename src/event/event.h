@@ -3,7 +3,7 @@
  *
  * Ownership: every Consentd__V1__Event handled here is allocated with the system allocator
  * (strings and sub-messages malloc'd, or protobuf_c_empty_string), exactly like one unpacked by
- * protobuf-c with a NULL allocator, so event_free() releases either kind. */
+ * protobuf-c with a NULL allocator, so event_release() releases either kind. */
 #ifndef CONSENTD_EVENT_H
 #define CONSENTD_EVENT_H
 
@@ -39,13 +39,14 @@ struct event_policy {
 
 /* Decodes one JSON object into a new Event carrying the clear subject identifiers. Returns NULL
  * and fills err on failure (400 wrong_type / malformed, 422 unknown_field, missing_field,
- * invalid_value ...). The caller frees the result with event_free(). */
+ * invalid_value ...). The caller frees the result with event_release(). */
 Consentd__V1__Event *event_from_json(const json_t *obj, struct event_error *err);
 
 /* Checks every rule on an event from JSON or from protobuf input, and rewrites it in canonical
  * form: event_id lower-case, purposes and vendors sorted by name, purposes implied by the action
  * filled in (accept_all: all granted; reject_all and withdraw without purposes: essential granted,
- * the rest denied; essential always present and granted). Returns 0, or -EINVAL with err set. */
+ * the rest denied; essential always present and granted). Returns 0, or -EINVAL with err set
+ * (-ENOMEM, status 500, if filling in purposes cannot allocate). */
 int event_validate(Consentd__V1__Event *ev, const struct event_policy *pol, int64_t now_us,
 		   struct event_error *err);
 
@@ -57,7 +58,8 @@ json_t *event_to_json(const Consentd__V1__Event *ev);
 int event_encode(const Consentd__V1__Event *ev, struct buf *out);
 /* Unpacks protobuf bytes (system allocator); NULL if they are not an Event. */
 Consentd__V1__Event *event_decode(const uint8_t *data, size_t len);
-void event_free(Consentd__V1__Event *ev);
+/* Named so as not to collide with libevent's event_free(). */
+void event_release(Consentd__V1__Event *ev);
 
 /* Names of enum values as they appear in JSON ("accept_all", "erasure", ...); NULL if unknown. */
 const char *event_action_name(int action);
@@ -66,6 +68,18 @@ const char *event_stage_name(int stage);
 const char *event_channel_name(int channel);
 const char *event_surface_name(int surface);
 const char *event_subject_kind_name(int kind);
+/* The reverse: the enum value for a JSON name, or -EINVAL if unknown (UNSPECIFIED has no name). */
+int event_action_value(const char *name);
+int event_right_value(const char *name);
+int event_stage_value(const char *name);
+int event_channel_value(const char *name);
+int event_surface_value(const char *name);
+int event_subject_kind_value(const char *name);
+
+/* Fills err; message is printf-formatted and truncated to fit. status 500 / "out_of_memory" is
+ * used when an allocation fails, which is not the client's fault. */
+void event_error_set(struct event_error *err, int status, const char *code, const char *field,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- Subject pseudonyms ------------------------------------------------------------------- */
 
@@ -93,12 +107,15 @@ int subject_keyring_parse(const char *text, size_t len, struct subject_keyring *
  * -EINVAL if empty or too long for out. */
 int subject_normalize(Consentd__V1__SubjectIdKind kind, const char *in, char *out, size_t outlen);
 
-/* HMAC-SHA-256(key, "<kind name>:" || normalized) where kind name is account_id|email|device_id. */
-void subject_pseudonym(const struct subject_key *key, Consentd__V1__SubjectIdKind kind,
-		       const char *normalized, uint8_t out[EVENT_HASH_LEN]);
+/* HMAC-SHA-256(key, "<kind name>:" || normalized) where kind name is account_id|email|device_id.
+ * Returns 0, -EINVAL for an unknown kind, or -ENOMEM if OpenSSL cannot compute the MAC. */
+int subject_pseudonym(const struct subject_key *key, Consentd__V1__SubjectIdKind kind,
+		      const char *normalized, uint8_t out[EVENT_HASH_LEN]);
 
 /* Replaces the clear identifiers of ev->subject by pseudonyms under the active key and blanks
- * the clear fields, so that the encoded event holds no identifier. Returns 0 or -ENOMEM. */
+ * the clear fields, so that the encoded event holds no identifier. Returns 0, -ENOMEM, or -EINVAL
+ * (empty keyring, or an identifier that normalises to nothing: event_validate rejects those);
+ * on error the event is left unchanged. */
 int event_pseudonymize(Consentd__V1__Event *ev, const struct subject_keyring *ring);
 
 #endif

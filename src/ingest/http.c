@@ -1,0 +1,234 @@
+/* The HTTP server: listener, limits, routing, request ids and bearer-token checks. */
+#include "ingest/http.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log/log.h"
+
+#define HTTP_MAX_HEADERS_SIZE (16 * 1024)
+
+struct http_ingest {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *listener;
+	struct http_deps deps;
+	size_t pending;
+};
+
+const struct http_deps *http_ingest_deps(const struct http_ingest *h)
+{
+	return &h->deps;
+}
+
+struct event_base *http_ingest_base(const struct http_ingest *h)
+{
+	return h->base;
+}
+
+void http_ingest_track(struct http_ingest *h, int delta)
+{
+	h->pending = (size_t)((long)h->pending + delta);
+}
+
+size_t http_ingest_pending(const struct http_ingest *h)
+{
+	return h->pending;
+}
+
+/* A caller's X-Request-Id is kept if it is short and printable, else one is generated. */
+static void set_request_id(struct http_req *r)
+{
+	const char *id = evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Request-Id");
+	bool ok = id && *id && strlen(id) < sizeof(r->request_id);
+	uint8_t raw[UUID_LEN];
+
+	for (const char *p = id; ok && *p; p++)
+		ok = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+	if (ok) {
+		snprintf(r->request_id, sizeof(r->request_id), "%s", id);
+		return;
+	}
+	if (uuid_random(raw) == 0)
+		uuid_format(raw, r->request_id);
+	else
+		snprintf(r->request_id, sizeof(r->request_id), "unknown");
+}
+
+static struct http_req *req_new(struct http_ingest *h, struct evhttp_request *req)
+{
+	struct http_req *r = calloc(1, sizeof(*r));
+	struct evhttp_connection *con = evhttp_request_get_connection(req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (!r)
+		return NULL;
+	r->req = req;
+	r->h = h;
+	if (con)
+		evhttp_connection_get_peer(con, &addr, &port);
+	snprintf(r->peer, sizeof(r->peer), "%s:%u", addr ? addr : "?", port);
+	set_request_id(r);
+	snprintf(r->ctx, sizeof(r->ctx), "request_id=%s peer=%s", r->request_id, r->peer);
+	return r;
+}
+
+/* 401 without a valid token, 403 without the scope; returns true if the request may go on. */
+static bool authorize(struct http_req *r, unsigned scope)
+{
+	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
+	struct auth_tokens *tokens = *r->h->deps.tokens;
+
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate", "Bearer");
+		reply_error(r, 401, "unauthorized", "Authorization", -1,
+			    "missing bearer token: send Authorization: Bearer <token>");
+		return false;
+	}
+	r->token = auth_tokens_find(tokens, auth + 7);
+	if (!r->token) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate", "Bearer");
+		reply_error(r, 401, "unauthorized", "Authorization", -1, "unknown or revoked token");
+		return false;
+	}
+	if (!(r->token->scopes & scope)) {
+		reply_error(r, 403, "forbidden", "Authorization", -1, "token %s lacks the scope this needs",
+			    r->token->name);
+		return false;
+	}
+	snprintf(r->ctx + strlen(r->ctx), sizeof(r->ctx) - strlen(r->ctx), " token=%s", r->token->name);
+	return true;
+}
+
+static void get_readyz(struct http_req *r)
+{
+	char why[200];
+
+	if (writer_ready(r->h->deps.writer)) {
+		reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+		return;
+	}
+	writer_status_text(r->h->deps.writer, why, sizeof(why));
+	reply_error(r, 503, "not_ready", "", -1, "database not ready: %s", why);
+}
+
+static void route(struct evhttp_request *req, void *arg)
+{
+	struct http_ingest *h = arg;
+	struct http_req *r = req_new(h, req);
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+
+	if (!r) {
+		evhttp_send_error(req, 503, "Out of memory");
+		return;
+	}
+	if (!path)
+		path = "/";
+	if (strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET)
+		reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	else if (strcmp(path, "/readyz") == 0 && method == EVHTTP_REQ_GET)
+		get_readyz(r);
+	else if (strcmp(path, "/v1/events") == 0 && method == EVHTTP_REQ_POST) {
+		if (authorize(r, AUTH_SCOPE_INGEST))
+			http_events_post(r);
+	} else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+		   strcmp(path, "/v1/events") == 0)
+		reply_error(r, 405, "method_not_allowed", "", -1, "method not allowed on %s", path);
+	else
+		reply_error(r, 404, "not_found", "", -1, "no such endpoint");
+}
+
+struct http_ingest *http_ingest_new(struct event_base *base, const struct http_deps *deps)
+{
+	struct http_ingest *h = calloc(1, sizeof(*h));
+	struct timeval idle;
+
+	if (!h)
+		return NULL;
+	h->base = base;
+	h->deps = *deps;
+	h->http = evhttp_new(base);
+	if (!h->http) {
+		free(h);
+		return NULL;
+	}
+	idle.tv_sec = deps->cfg->idle_timeout / 1000;
+	idle.tv_usec = (deps->cfg->idle_timeout % 1000) * 1000;
+	evhttp_set_timeout_tv(h->http, &idle);
+	/* evhttp answers a body over its own limit with an HTML 413 that we cannot shape, so its
+	 * limit is twice ours: bodies between the two get the JSON error from parse_body(). */
+	evhttp_set_max_body_size(h->http, 2 * deps->cfg->max_body);
+	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS_SIZE);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_HEAD);
+	evhttp_set_default_content_type(h->http, "application/json");
+	evhttp_set_gencb(h->http, route, h);
+	return h;
+}
+
+/* "host:port", "[v6]:port". */
+static int split_listen(const char *listen, char *host, size_t hostlen, unsigned *port)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *start = listen, *end = colon;
+	char *tail;
+	unsigned long p;
+
+	if (!colon)
+		return -EINVAL;
+	if (*start == '[' && end > start && end[-1] == ']') {
+		start++;
+		end--;
+	}
+	if ((size_t)(end - start) >= hostlen)
+		return -EINVAL;
+	memcpy(host, start, (size_t)(end - start));
+	host[end - start] = '\0';
+	p = strtoul(colon + 1, &tail, 10);
+	if (*tail || p == 0 || p > 65535)
+		return -EINVAL;
+	*port = (unsigned)p;
+	return 0;
+}
+
+int http_ingest_start(struct http_ingest *h, char *err, size_t errlen)
+{
+	char host[256];
+	unsigned port;
+
+	if (split_listen(h->deps.cfg->listen, host, sizeof(host), &port) < 0) {
+		snprintf(err, errlen, "[http] listen: \"%s\" is not host:port", h->deps.cfg->listen);
+		return -EINVAL;
+	}
+	h->listener = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
+	if (!h->listener) {
+		snprintf(err, errlen, "[http] listen: cannot listen on %s: %s", h->deps.cfg->listen,
+			 strerror(errno ? errno : EADDRINUSE));
+		return -EADDRINUSE;
+	}
+	log_info("http", "listening on %s", h->deps.cfg->listen);
+	return 0;
+}
+
+void http_ingest_stop_accepting(struct http_ingest *h)
+{
+	if (h && h->listener) {
+		evhttp_del_accept_socket(h->http, h->listener);
+		h->listener = NULL;
+	}
+}
+
+void http_ingest_free(struct http_ingest *h)
+{
+	if (!h)
+		return;
+	evhttp_free(h->http);
+	free(h);
+}

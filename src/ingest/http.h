@@ -1,0 +1,64 @@
+/* The HTTP source (libevent evhttp): POST /v1/events, health and readiness. It validates and
+ * encodes events, hands them to the ledger writer and answers once their transaction commits. */
+#ifndef CONSENTD_HTTP_H
+#define CONSENTD_HTTP_H
+
+#include <event2/event.h>
+#include <stddef.h>
+
+#include "auth/tokens.h"
+#include "config/config.h"
+#include "event/event.h"
+#include "store/writer.h"
+
+/* What the HTTP source borrows from the daemon; everything must outlive it. tokens points to
+ * the daemon's current token set, which SIGHUP may swap. */
+struct http_deps {
+	const struct config_http *cfg;
+	const struct event_policy *policy;
+	const struct subject_keyring *keys;
+	struct auth_tokens *const *tokens;
+	struct writer *writer;
+};
+
+struct http_ingest;
+
+struct http_ingest *http_ingest_new(struct event_base *base, const struct http_deps *deps);
+/* Binds http.listen; -errno with err naming the address on failure. */
+int http_ingest_start(struct http_ingest *h, char *err, size_t errlen);
+/* Stops accepting connections (drain); requests in flight still get their answers. */
+void http_ingest_stop_accepting(struct http_ingest *h);
+/* Requests waiting for the writer. */
+size_t http_ingest_pending(const struct http_ingest *h);
+void http_ingest_free(struct http_ingest *h);
+
+/* ---- internal to ingest/: shared by http.c, http_events.c and reply.c -------------------- */
+struct evhttp_request;
+
+/* Per-request context: created when a request arrives, freed when it is answered (or, if it
+ * was handed to the writer and timed out, when the writer hands the unit back). */
+struct http_req {
+	struct evhttp_request *req;
+	struct http_ingest *h;
+	char request_id[64];
+	char peer[64];
+	char ctx[160];             /* "request_id=... peer=..." for log lines */
+	const struct auth_token *token;
+	struct event *timeout_ev;
+	struct writer_unit *unit;  /* while the writer holds it */
+	bool batch;                /* answer with {"results": [...]} */
+};
+
+const struct http_deps *http_ingest_deps(const struct http_ingest *h);
+struct event_base *http_ingest_base(const struct http_ingest *h);
+void http_ingest_track(struct http_ingest *h, int delta);
+
+void http_events_post(struct http_req *r);
+
+/* Answers and frees r. body is stolen. */
+void reply_json(struct http_req *r, int status, json_t *body);
+void reply_error(struct http_req *r, int status, const char *code, const char *field, long index,
+		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void http_req_free(struct http_req *r);
+
+#endif

@@ -1,0 +1,84 @@
+/* Answers: JSON bodies, the error shape {"error":{"code","message","field","index"}}, and the
+ * headers every answer carries (X-Request-Id, Retry-After on 429/503). */
+#include "ingest/http.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/log.h"
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return status >= 500 ? "Internal Server Error" : "OK";
+	}
+}
+
+void http_req_free(struct http_req *r)
+{
+	if (!r)
+		return;
+	if (r->timeout_ev)
+		event_free(r->timeout_ev);
+	free(r);
+}
+
+void reply_json(struct http_req *r, int status, json_t *body)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+	struct evbuffer *buf = evbuffer_new();
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	evhttp_add_header(out, "Content-Type", "application/json");
+	evhttp_add_header(out, "X-Request-Id", r->request_id);
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	if (status == 503 || status == 429)
+		evhttp_add_header(out, "Retry-After", "1");
+	if (buf && text) {
+		evbuffer_add(buf, text, strlen(text));
+		evbuffer_add(buf, "\n", 1);
+	}
+	evhttp_send_reply(r->req, status, reason_phrase(status), buf);
+	if (buf)
+		evbuffer_free(buf);
+	free(text);
+	json_decref(body);
+	http_req_free(r);
+}
+
+void reply_error(struct http_req *r, int status, const char *code, const char *field, long index,
+		 const char *fmt, ...)
+{
+	char message[512];
+	json_t *err;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	err = json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "field", field ? field : "");
+	if (err && index >= 0)
+		json_object_set_new(err, "index", json_integer(index));
+	if (status >= 500)
+		log_ev_warn("http", r->ctx, "%d %s: %s", status, code, message);
+	else
+		log_ev_info("http", r->ctx, "%d %s field=%s: %s", status, code, field ? field : "", message);
+	reply_json(r, status, json_pack("{s:o}", "error", err ? err : json_object()));
+}

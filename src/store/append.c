@@ -1,0 +1,337 @@
+/* The append transaction: lock the chain head, find which event_ids exist, assign seqs and link
+ * entries in memory, load the rows with binary COPY, move the head, commit. Four round trips per
+ * batch whatever its size. */
+#include "store/writer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+/* What the transaction knows about an event_id: stored before, or appended in this batch. */
+struct seen {
+	uint8_t id[UUID_LEN];
+	uint8_t digest[WRITER_HASH_LEN];
+	uint8_t leaf[WRITER_HASH_LEN];
+	uint64_t seq;
+	bool used;
+};
+
+struct seen_table {
+	struct seen *slots;
+	size_t mask;
+};
+
+struct batch {
+	struct writer_unit **rejects; /* units to record in rejected_event */
+	size_t n_rejects;
+	uint64_t head_seq;
+	uint8_t head_hash[WRITER_HASH_LEN];
+	size_t appended;
+	struct buf log_rows;
+	struct buf subject_rows;
+	struct buf entry;
+	struct seen_table seen;
+};
+
+static size_t id_hash(const uint8_t id[UUID_LEN])
+{
+	size_t h;
+
+	memcpy(&h, id + UUID_LEN - sizeof(h), sizeof(h)); /* random bits of a UUID */
+	return h;
+}
+
+static struct seen *seen_slot(struct seen_table *t, const uint8_t id[UUID_LEN])
+{
+	size_t i = id_hash(id) & t->mask;
+
+	while (t->slots[i].used && memcmp(t->slots[i].id, id, UUID_LEN) != 0)
+		i = (i + 1) & t->mask;
+	return &t->slots[i];
+}
+
+static int seen_init(struct seen_table *t, size_t n_items)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n_items)
+		cap *= 2;
+	t->slots = calloc(cap, sizeof(*t->slots));
+	t->mask = cap - 1;
+	return t->slots ? 0 : -ENOMEM;
+}
+
+static void seen_put(struct seen_table *t, const uint8_t *id, const uint8_t *digest, uint64_t seq,
+		     const uint8_t *leaf)
+{
+	struct seen *s = seen_slot(t, id);
+
+	s->used = true;
+	memcpy(s->id, id, UUID_LEN);
+	memcpy(s->digest, digest, WRITER_HASH_LEN);
+	memcpy(s->leaf, leaf, WRITER_HASH_LEN);
+	s->seq = seq;
+}
+
+static int fail_result(PGconn *c, PGresult *r, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return store_conn_lost(c) ? -ENOTCONN : -EIO;
+}
+
+static int lock_head(PGconn *c, struct batch *b, char *err, size_t errlen)
+{
+	PGresult *r = PQexecParams(c, "SELECT seq, leaf_hash FROM ledger_head WHERE id = 1 FOR UPDATE",
+				   0, NULL, NULL, NULL, NULL, 1);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+	    PQgetlength(r, 0, 1) != WRITER_HASH_LEN)
+		return fail_result(c, r, err, errlen);
+	b->head_seq = (uint64_t)store_get_int8(r, 0, 0);
+	memcpy(b->head_hash, PQgetvalue(r, 0, 1), WRITER_HASH_LEN);
+	PQclear(r);
+	return 0;
+}
+
+/* One query for every event_id of the batch: '{uuid,uuid,...}'::uuid[]. */
+static int load_existing(PGconn *c, struct writer_unit **units, size_t n, struct batch *b, char *err,
+			 size_t errlen)
+{
+	struct buf ids = { 0 };
+	const char *param;
+	PGresult *r;
+	int rc = 0;
+
+	buf_append_u8(&ids, '{');
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < units[i]->n; k++) {
+			char text[UUID_STR_LEN + 1];
+
+			uuid_format(units[i]->items[k].event_id, text);
+			buf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", text);
+		}
+	if (buf_append(&ids, "}", 2) < 0)
+		return -ENOMEM;
+	param = (const char *)ids.data;
+	r = PQexecParams(c, "SELECT event_id, seq, leaf_hash, event_digest FROM audit_log "
+			    "WHERE event_id = ANY($1::uuid[])", 1, NULL, &param, NULL, NULL, 1);
+	buf_free(&ids);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail_result(c, r, err, errlen);
+	for (int row = 0; row < PQntuples(r); row++)
+		seen_put(&b->seen, (const uint8_t *)PQgetvalue(r, row, 0),
+			 (const uint8_t *)PQgetvalue(r, row, 3), (uint64_t)store_get_int8(r, row, 1),
+			 (const uint8_t *)PQgetvalue(r, row, 2));
+	PQclear(r);
+	return rc;
+}
+
+/* Marks duplicates; returns false (and records where) if an event_id exists with other content. */
+static bool check_unit(struct writer_unit *u, struct batch *b)
+{
+	for (size_t k = 0; k < u->n; k++) {
+		struct writer_item *it = &u->items[k];
+		struct seen *s = seen_slot(&b->seen, it->event_id);
+
+		it->duplicate = s->used;
+		if (!s->used)
+			continue;
+		if (memcmp(s->digest, it->digest, WRITER_HASH_LEN) != 0) {
+			u->status = WRITER_CONFLICT;
+			u->conflict_index = k;
+			return false;
+		}
+		it->seq = s->seq;
+		memcpy(it->leaf_hash, s->leaf, WRITER_HASH_LEN);
+	}
+	return true;
+}
+
+static int append_item(struct writer_unit *u, struct writer_item *it, struct batch *b)
+{
+	struct ledger_source src = {
+		.kind = u->source_kind, .peer = u->peer, .request_id = u->request_id,
+		.topic = u->topic, .partition = u->partition, .offset = u->offset,
+	};
+	int rc;
+
+	buf_reset(&b->entry);
+	it->seq = b->head_seq + 1;
+	rc = ledger_entry_encode(it->seq, b->head_hash, u->received_at_us, &src, it->event,
+				 it->event_len, &b->entry);
+	if (rc < 0)
+		return rc;
+	ledger_leaf_hash(b->entry.data, b->entry.len, it->leaf_hash);
+	copy_row(&b->log_rows, 6);
+	copy_int8(&b->log_rows, (int64_t)it->seq);
+	copy_bytes(&b->log_rows, it->event_id, UUID_LEN);
+	copy_timestamptz(&b->log_rows, u->received_at_us);
+	copy_bytes(&b->log_rows, b->entry.data, b->entry.len);
+	copy_bytes(&b->log_rows, it->leaf_hash, WRITER_HASH_LEN);
+	copy_bytes(&b->log_rows, it->digest, WRITER_HASH_LEN);
+	for (size_t p = 0; p < it->n_pseudonyms; p++) {
+		copy_row(&b->subject_rows, 2);
+		copy_bytes(&b->subject_rows, it->pseudonyms[p], WRITER_HASH_LEN);
+		copy_int8(&b->subject_rows, (int64_t)it->seq);
+	}
+	b->head_seq = it->seq;
+	memcpy(b->head_hash, it->leaf_hash, WRITER_HASH_LEN);
+	seen_put(&b->seen, it->event_id, it->digest, it->seq, it->leaf_hash);
+	b->appended++;
+	return 0;
+}
+
+/* Assigns seqs in queue order; a conflicting unit is left out whole (and recorded if it asked
+ * for quarantine); a rejection is only recorded. */
+static int resolve(struct writer_unit **units, size_t n, struct batch *b)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		struct writer_unit *u = units[i];
+
+		if (u->reject_code[0]) {
+			b->rejects[b->n_rejects++] = u;
+			u->status = WRITER_COMMITTED;
+			continue;
+		}
+		if (!check_unit(u, b)) {
+			if (u->quarantine)
+				b->rejects[b->n_rejects++] = u;
+			continue;
+		}
+		for (size_t k = 0; k < u->n; k++)
+			if (!u->items[k].duplicate && (rc = append_item(u, &u->items[k], b)) < 0)
+				return rc;
+		u->status = WRITER_COMMITTED;
+	}
+	return 0;
+}
+
+static int move_head(PGconn *c, const struct batch *b, char *err, size_t errlen)
+{
+	char seq[24];
+	const char *params[] = { seq, (const char *)b->head_hash };
+	const int lengths[] = { 0, WRITER_HASH_LEN }, formats[] = { 0, 1 };
+	PGresult *r;
+
+	snprintf(seq, sizeof(seq), "%" PRIu64, b->head_seq);
+	r = PQexecParams(c, "UPDATE ledger_head SET seq = $1, leaf_hash = $2 WHERE id = 1", 2, NULL,
+			 params, lengths, formats, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return fail_result(c, r, err, errlen);
+	PQclear(r);
+	return 0;
+}
+
+static int write_rows(PGconn *c, struct batch *b, char *err, size_t errlen)
+{
+	int rc;
+
+	copy_end(&b->log_rows);
+	copy_end(&b->subject_rows);
+	if (copy_failed(&b->log_rows) || copy_failed(&b->subject_rows))
+		return -ENOMEM;
+	rc = copy_send(c, "COPY audit_log (seq, event_id, received_at, entry, leaf_hash, event_digest) "
+			  "FROM STDIN (FORMAT binary)", &b->log_rows, err, errlen);
+	if (rc == 0)
+		rc = copy_send(c, "COPY subject_entry (pseudonym, seq) FROM STDIN (FORMAT binary)",
+			       &b->subject_rows, err, errlen);
+	if (rc == 0)
+		rc = move_head(c, b, err, errlen);
+	return rc < 0 && store_conn_lost(c) ? -ENOTCONN : rc;
+}
+
+static int record_reject(PGconn *c, const struct writer_unit *u, char *err, size_t errlen)
+{
+	char partition[16], offset[24], when[40], id[UUID_STR_LEN + 1] = "";
+	const char *code = u->reject_code[0] ? u->reject_code : "event_id_conflict";
+	const char *message = u->reject_message[0] ? u->reject_message
+						   : "event_id is already stored with different content";
+	const char *params[] = { u->source_kind, u->topic, partition, offset, when,
+				 u->reject_code[0] ? NULL : id, code, message, (const char *)u->raw };
+	const int lengths[] = { 0, 0, 0, 0, 0, 0, 0, 0, (int)u->raw_len };
+	const int formats[] = { 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	PGresult *r;
+
+	snprintf(partition, sizeof(partition), "%d", u->partition);
+	snprintf(offset, sizeof(offset), "%lld", (long long)u->offset);
+	rfc3339_format(u->received_at_us, when, sizeof(when));
+	if (!u->reject_code[0])
+		uuid_format(u->items[u->conflict_index].event_id, id);
+	r = PQexecParams(c, "INSERT INTO rejected_event (source, topic, partition, kafka_offset, "
+			    "received_at, event_id, error_code, error_message, payload) "
+			    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+			    "ON CONFLICT (topic, partition, kafka_offset) WHERE source = 'kafka' DO NOTHING",
+			 9, NULL, params, lengths, formats, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return fail_result(c, r, err, errlen);
+	PQclear(r);
+	return 0;
+}
+
+static void set_all(struct writer_unit **units, size_t n, enum writer_status st, const char *why)
+{
+	for (size_t i = 0; i < n; i++) {
+		units[i]->status = st;
+		snprintf(units[i]->error, sizeof(units[i]->error), "%s", why);
+	}
+}
+
+static int run(PGconn *c, struct writer_unit **units, size_t n, struct batch *b, char *err,
+	       size_t errlen)
+{
+	int rc;
+
+	if ((rc = store_exec(c, "BEGIN", err, errlen)) < 0)
+		return store_conn_lost(c) ? -ENOTCONN : rc;
+	if ((rc = lock_head(c, b, err, errlen)) < 0 || (rc = load_existing(c, units, n, b, err, errlen)) < 0)
+		return rc;
+	copy_begin(&b->log_rows);
+	copy_begin(&b->subject_rows);
+	if ((rc = resolve(units, n, b)) < 0) {
+		snprintf(err, errlen, "encoding entries: %s", strerror(-rc));
+		return rc;
+	}
+	if (b->appended && (rc = write_rows(c, b, err, errlen)) < 0)
+		return rc;
+	for (size_t i = 0; i < b->n_rejects; i++)
+		if ((rc = record_reject(c, b->rejects[i], err, errlen)) < 0)
+			return rc;
+	if ((rc = store_exec(c, "COMMIT", err, errlen)) < 0)
+		return -EIO; /* COMMIT was sent: its outcome is unknown */
+	return 0;
+}
+
+int store_append(PGconn *c, struct writer_unit **units, size_t n, char *err, size_t errlen)
+{
+	struct batch b = { 0 };
+	size_t items = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		items += units[i]->n;
+	b.rejects = calloc(n, sizeof(*b.rejects));
+	if (!b.rejects || (rc = seen_init(&b.seen, items)) < 0) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+	} else {
+		rc = run(c, units, n, &b, err, errlen);
+	}
+	if (rc < 0) {
+		if (PQtransactionStatus(c) == PQTRANS_INERROR || PQtransactionStatus(c) == PQTRANS_INTRANS)
+			PQclear(PQexec(c, "ROLLBACK"));
+		set_all(units, n, WRITER_UNAVAILABLE, err);
+	}
+	free(b.seen.slots);
+	free(b.rejects);
+	buf_free(&b.log_rows);
+	buf_free(&b.subject_rows);
+	buf_free(&b.entry);
+	return rc;
+}
