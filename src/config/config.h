@@ -16,6 +16,13 @@ struct config_list {
 	size_t n;
 };
 
+/* A prefix map: "property.a.b = v" lines in a section, in file order. */
+struct config_map {
+	char **keys;   /* without the prefix: "a.b" */
+	char **values;
+	size_t n;
+};
+
 struct config_http {
 	char *listen;             /* "host:port"; default 127.0.0.1:8080 */
 	int64_t max_body;         /* bytes; default 1 MiB */
@@ -41,6 +48,26 @@ struct config_ledger {
 	int64_t batch_max;        /* events per transaction; default 1000 */
 	int64_t batch_delay;      /* ms to wait for more events before committing; default 0 */
 	int64_t queue_max;        /* events queued to the writer before 503; default 100000 */
+	char *signing_key_file;   /* Ed25519 checkpoint key (consentctl keygen); "" = no checkpoints */
+	char *origin;             /* checkpoint origin line and key name; default "consentd.local/ledger" */
+	int64_t checkpoint_interval; /* ms; default 1 s */
+	char *checkpoint_dir;     /* where signed checkpoints are appended; "" = none */
+};
+
+/* No brokers: Kafka is off and consentd takes HTTP only. */
+struct config_kafka {
+	char *brokers;                 /* bootstrap servers; default "" (disabled) */
+	struct config_list topics;     /* default "consent-events" */
+	char *group_id;                /* default "consentd" */
+	char *dead_letter_topic;       /* default "" (none) */
+	struct config_list json_topics; /* topics whose payload is JSON; default "" */
+	int64_t max_inflight;          /* messages awaiting commit before fetching pauses; 10000 */
+	char *checkpoint_topic;        /* signed checkpoints are also produced here; default "" */
+	struct config_map property;    /* librdkafka properties passed through (property.X = v) */
+};
+
+struct config_daemon {
+	int64_t shutdown_timeout;      /* ms; default 30 s: drain deadline after SIGTERM */
 };
 
 struct config_consent {
@@ -61,6 +88,8 @@ struct config {
 	struct config_ledger ledger;
 	struct config_consent consent;
 	struct config_log log;
+	struct config_kafka kafka;
+	struct config_daemon daemon;
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and environment only), then

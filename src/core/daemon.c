@@ -13,12 +13,12 @@
 #include "core/signals.h"
 #include "event/event.h"
 #include "ingest/http.h"
+#include "ingest/kafka.h"
 #include "log/log.h"
 #include "store/store.h"
 #include "store/writer.h"
 
 #define DRAIN_POLL_MS 20
-#define DRAIN_DEADLINE_S 30
 #define SUBJECT_KEYFILE_MAX 4096
 
 enum daemon_state { DAEMON_RUNNING, DAEMON_DRAINING, DAEMON_STOPPED };
@@ -32,6 +32,7 @@ struct daemon {
 	struct event_base *base;
 	struct writer *writer;
 	struct http_ingest *http;
+	struct kafka_ingest *kafka;
 	struct signals *signals;
 	struct event *drain_ev;
 	enum daemon_state state;
@@ -126,7 +127,8 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
-	size_t pending = http_ingest_pending(d->http), depth = writer_depth(d->writer);
+	size_t pending = http_ingest_pending(d->http) + kafka_ingest_inflight(d->kafka);
+	size_t depth = writer_depth(d->writer);
 
 	if ((pending == 0 && depth == 0) || now_us() > d->drain_deadline_us) {
 		if (pending || depth)
@@ -151,8 +153,9 @@ static void on_stop(int signo, void *arg)
 	log_info("main", "signal %d: draining (stop accepting, commit what is queued)", signo);
 	sd_notify(0, "STOPPING=1");
 	d->state = DAEMON_DRAINING;
-	d->drain_deadline_us = now_us() + (int64_t)DRAIN_DEADLINE_S * 1000000;
+	d->drain_deadline_us = now_us() + d->cfg.daemon.shutdown_timeout * 1000;
 	http_ingest_stop_accepting(d->http);
+	kafka_ingest_drain(d->kafka);
 	drain_tick(-1, 0, d);
 }
 
@@ -183,6 +186,26 @@ static void on_reload(int signo, void *arg)
 	sd_notify(0, "READY=1");
 }
 
+static int start_kafka(struct daemon *d)
+{
+	struct kafka_deps kd = {
+		.cfg = &d->cfg.kafka, .policy = &d->policy, .keys = &d->keys, .writer = d->writer,
+	};
+	char err[512];
+	int rc;
+
+	if (!d->cfg.kafka.brokers[0])
+		return 0;
+	d->kafka = kafka_ingest_new(d->base, &kd, err, sizeof(err));
+	if (!d->kafka) {
+		log_error("main", "%s", err);
+		return -EINVAL;
+	}
+	if ((rc = kafka_ingest_start(d->kafka, err, sizeof(err))) < 0)
+		log_error("main", "%s", err);
+	return rc;
+}
+
 static int start(struct daemon *d)
 {
 	struct writer_config wc = {
@@ -208,6 +231,9 @@ static int start(struct daemon *d)
 	if (!d->writer || (rc = writer_start(d->writer)) < 0)
 		return rc < 0 ? rc : -ENOMEM;
 	hd.writer = d->writer;
+	if ((rc = start_kafka(d)) < 0)
+		return rc;
+	hd.kafka = d->kafka;
 	d->http = http_ingest_new(d->base, &hd);
 	if (!d->http)
 		return -ENOMEM;
@@ -224,10 +250,12 @@ static int start(struct daemon *d)
 static void stop(struct daemon *d)
 {
 	http_ingest_stop_accepting(d->http);
+	kafka_ingest_drain(d->kafka);
 	writer_stop(d->writer);
 	if (d->base)
 		for (int i = 0; i < 10; i++)
 			event_base_loop(d->base, EVLOOP_NONBLOCK);
+	kafka_ingest_free(d->kafka); /* after the writer handed back every unit: final commit */
 	signals_free(d->signals);
 	if (d->drain_ev)
 		event_free(d->drain_ev);

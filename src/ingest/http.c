@@ -106,12 +106,17 @@ static bool authorize(struct http_req *r, unsigned scope)
 	return true;
 }
 
+/* Ready means events can be made durable; Kafka's state is reported, not required, since
+ * HTTP ingestion works without it. */
 static void get_readyz(struct http_req *r)
 {
+	const struct kafka_ingest *k = r->h->deps.kafka;
+	const char *kafka = !k ? "off" : kafka_ingest_brokers_up(k) ? "ok" : "brokers_unreachable";
 	char why[200];
 
 	if (writer_ready(r->h->deps.writer)) {
-		reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+		reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "status", "ready", "database", "ok",
+					     "kafka", kafka));
 		return;
 	}
 	writer_status_text(r->h->deps.writer, why, sizeof(why));

@@ -9,6 +9,7 @@
 #include "auth/tokens.h"
 #include "config/config.h"
 #include "event/event.h"
+#include "ingest/kafka.h"
 #include "store/writer.h"
 
 /* What the HTTP source borrows from the daemon; everything must outlive it. tokens points to
@@ -19,6 +20,7 @@ struct http_deps {
 	const struct subject_keyring *keys;
 	struct auth_tokens *const *tokens;
 	struct writer *writer;
+	const struct kafka_ingest *kafka; /* NULL when Kafka is off */
 };
 
 struct http_ingest;

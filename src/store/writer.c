@@ -389,12 +389,13 @@ int writer_submit(struct writer *w, struct writer_unit *u)
 {
 	int rc = 0;
 
+	/* Retrying units wait for the database in the queue; their source bounds how many. */
 	pthread_mutex_lock(&w->mu);
-	if (!atomic_load(&w->ready))
-		rc = -ENOTCONN;
-	else if (w->stopping)
+	if (w->stopping)
 		rc = -ESHUTDOWN;
-	else if (w->queued_events + u->n > w->cfg.queue_max)
+	else if (!u->retry && !atomic_load(&w->ready))
+		rc = -ENOTCONN;
+	else if (!u->retry && w->queued_events + u->n > w->cfg.queue_max)
 		rc = -EAGAIN;
 	if (rc == 0) {
 		list_push(&w->queue, u);

@@ -68,6 +68,7 @@ struct writer_unit {
 	char error[200];
 	writer_done_fn *done_cb;
 	void *arg;
+	uint64_t tag;                        /* the source's own, untouched by the writer */
 	struct writer_unit *next;            /* writer's queue link */
 };
 
@@ -95,7 +96,8 @@ int writer_start(struct writer *w);
 /* Queues u. Returns 0, -EAGAIN (queue full) or -ENOTCONN (database down); on error u is still
  * the caller's. Units commit in submission order. When a transaction fails, units without
  * retry are answered WRITER_UNAVAILABLE at once; units with retry are tried again, in order and
- * ahead of anything queued later, until they commit or the writer stops. */
+ * ahead of anything queued later, until they commit or the writer stops; they are queued even
+ * while the database is down or the queue is full (their source bounds how many it has out). */
 int writer_submit(struct writer *w, struct writer_unit *u);
 /* Database reachable and schema current, as last seen by the writer thread. */
 bool writer_ready(const struct writer *w);

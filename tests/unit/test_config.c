@@ -119,6 +119,11 @@ START_TEST(defaults)
 	ck_assert_int_eq(cfg.ledger.batch_max, 1000);
 	ck_assert_int_eq(cfg.ledger.batch_delay, 0);
 	ck_assert_int_eq(cfg.ledger.queue_max, 100000);
+	ck_assert_str_eq(cfg.ledger.signing_key_file, "");
+	ck_assert_str_eq(cfg.ledger.origin, "consentd.local/ledger");
+	ck_assert_int_eq(cfg.ledger.checkpoint_interval, 1000);
+	ck_assert_str_eq(cfg.ledger.checkpoint_dir, "");
+	ck_assert_int_eq(cfg.daemon.shutdown_timeout, 30000);
 	ck_assert_uint_eq(cfg.consent.purposes.n, ARRAY_SIZE(purposes));
 	for (size_t i = 0; i < cfg.consent.purposes.n; i++)
 		ck_assert_str_eq(cfg.consent.purposes.items[i], purposes[i]);
@@ -155,6 +160,10 @@ START_TEST(file_values)
 			      "batch_delay = 5ms\n"
 			      "batch_max = 10\n"
 			      "queue_max = 10\n"
+			      "origin = example.com/consent-ledger\n"
+			      "checkpoint_interval = 10ms\n"
+			      "[daemon]\n"
+			      "shutdown_timeout = 2m\n"
 			      "[consent]\n"
 			      "vendors =\n"
 			      "[log]\n"
@@ -178,6 +187,9 @@ START_TEST(file_values)
 	ck_assert_int_eq(cfg.ledger.batch_delay, 5);
 	ck_assert_int_eq(cfg.ledger.batch_max, 10);
 	ck_assert_int_eq(cfg.ledger.queue_max, 10);
+	ck_assert_str_eq(cfg.ledger.origin, "example.com/consent-ledger");
+	ck_assert_int_eq(cfg.ledger.checkpoint_interval, 10);
+	ck_assert_int_eq(cfg.daemon.shutdown_timeout, 120000);
 	ck_assert_uint_eq(cfg.consent.vendors.n, 0);
 	ck_assert_ptr_null(cfg.consent.vendors.items);
 	ck_assert_uint_eq(cfg.consent.purposes.n, 4);
@@ -426,6 +438,9 @@ START_TEST(bad_values)
 		   "(use error, warn, info or debug)");
 	load_fails("[log]\nformat = xml\n", NULL,
 		   "%s:2: [log] format: \"xml\" is not a log format (use logfmt or json)");
+	load_fails("[daemon]\nshutdown_timeout = soon\n", NULL,
+		   "%s:2: [daemon] shutdown_timeout: \"soon\" is not a duration "
+		   "(use ms, s, m, h or d; a bare number is seconds)");
 	/* the error names the line where the value starts */
 	load_fails("[consent]\nvendors = a,\n  B\n", NULL,
 		   "%s:2: [consent] vendors: \"B\" is not a name ([a-z0-9_], 1 to 64 characters) "
@@ -469,6 +484,10 @@ START_TEST(range_checks)
 		   "%s:2: [http] idle_timeout: \"0s\" is out of range (1ms to 1d)");
 	load_fails("[postgres]\nconnect_timeout = 0ms\n", NULL,
 		   "%s:2: [postgres] connect_timeout: \"0ms\" is out of range (1ms to 1d)");
+	load_fails("[ledger]\ncheckpoint_interval = 9ms\n", NULL,
+		   "%s:2: [ledger] checkpoint_interval: \"9ms\" is out of range (10ms to 1d)");
+	load_fails("[daemon]\nshutdown_timeout = 0\n", NULL,
+		   "%s:2: [daemon] shutdown_timeout: \"0\" is out of range (1ms to 1d)");
 	load_fails("[http]\nmax_connections = 0\n", NULL,
 		   "%s:2: [http] max_connections: \"0\" is out of range (1 to 1000000)");
 	ck_assert_int_eq(load(&cfg, "[ledger]\nbatch_delay = 0\nmax_future_skew = 0\n", NULL), 0);
@@ -544,6 +563,27 @@ START_TEST(name_lists)
 	snprintf(text, sizeof(text), "[consent]\nvendors = %065d\n", 0);
 	ck_assert_int_lt(load(&cfg, text, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(err, "is not a name"));
+}
+END_TEST
+
+/* The origin names the checkpoint's log and its key in signed notes: no spaces, no '+'. */
+START_TEST(origin_values)
+{
+	static const char *const bad[] = { "a b", "a+b", "caf\xc3\xa9", "a\x7f" };
+	char *env[] = { "CONSENTD_LEDGER_ORIGIN=", NULL }, text[128], want[256];
+	struct config cfg;
+
+	ck_assert_int_eq(load(&cfg, "[ledger]\norigin = !~a.b/c-d_e:1@\n", NULL), 0);
+	ck_assert_str_eq(cfg.ledger.origin, "!~a.b/c-d_e:1@");
+	config_free(&cfg);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(text, sizeof(text), "[ledger]\norigin = %s\n", bad[i]);
+		snprintf(want, sizeof(want), "%%s:2: [ledger] origin: \"%s\" is not an origin "
+			 "(printable ASCII without spaces or '+')", bad[i]);
+		load_fails(text, NULL, want);
+	}
+	load_fails(NULL, env, "CONSENTD_LEDGER_ORIGIN: \"\" is not an origin "
+			      "(printable ASCII without spaces or '+')");
 }
 END_TEST
 
@@ -741,6 +781,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, range_checks);
 	tcase_add_test(tc, listen_values);
 	tcase_add_test(tc, name_lists);
+	tcase_add_test(tc, origin_values);
 	tcase_add_test(tc, file_errors);
 	tcase_add_test(tc, free_is_safe);
 	tcase_add_test(tc, write_round_trip);
