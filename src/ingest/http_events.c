@@ -88,7 +88,7 @@ static int json_events(struct http_req *r, json_t *root, struct parsed *p)
 static int parse_json(struct http_req *r, const char *body, size_t len, struct parsed *p)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	int rc;
 
 	if (!root) {

@@ -23,7 +23,7 @@ static bool wants_json(const rd_kafka_message_t *m, bool json_topic)
 static Consentd__V1__Event *decode_json(const rd_kafka_message_t *m, struct event_error *err)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	Consentd__V1__Event *ev;
 
 	if (!root) {
