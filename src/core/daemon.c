@@ -2,6 +2,8 @@
 #include "core/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <event2/thread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,9 @@
 #include "event/event.h"
 #include "ingest/http.h"
 #include "ingest/kafka.h"
+#include "ledger/note.h"
 #include "log/log.h"
+#include "store/reader.h"
 #include "store/store.h"
 #include "store/writer.h"
 
@@ -29,8 +33,11 @@ struct daemon {
 	struct event_policy policy;
 	struct subject_keyring keys;
 	struct auth_tokens *tokens;
+	struct note_signer *signer;
+	int checkpoint_fd;
 	struct event_base *base;
 	struct writer *writer;
+	struct reader *reader;
 	struct http_ingest *http;
 	struct kafka_ingest *kafka;
 	struct signals *signals;
@@ -55,6 +62,72 @@ static int load_keys(struct daemon *d)
 	}
 	memset(text, 0, sizeof(text));
 	return n < 0 ? n : 0;
+}
+
+/* The checkpoint signing key: refused if others may read it; none configured = no checkpoints. */
+static int load_signer(struct daemon *d)
+{
+	char text[1024], err[512];
+	int n;
+
+	if (!d->cfg.ledger.signing_key_file[0]) {
+		log_warn("main", "[ledger] signing_key_file is not set: no signed checkpoints will be "
+				 "written (create a key with `consentctl keygen %s`)", d->cfg.ledger.origin);
+		return 0;
+	}
+	n = secretfile_read(d->cfg.ledger.signing_key_file, (uint8_t *)text, sizeof(text) - 1, err,
+			    sizeof(err));
+	if (n < 0) {
+		log_error("main", "[ledger] signing_key_file: %s", err);
+		return n;
+	}
+	text[n] = '\0';
+	text[strcspn(text, "\r\n")] = '\0';
+	n = note_signer_parse(text, &d->signer);
+	memset(text, 0, sizeof(text));
+	if (n < 0) {
+		log_error("main", "[ledger] signing_key_file %s is not an Ed25519 signer key",
+			  d->cfg.ledger.signing_key_file);
+		return n;
+	}
+	if (strcmp(note_signer_name(d->signer), d->cfg.ledger.origin) != 0) {
+		log_error("main", "[ledger] the signing key is named %s but origin is %s: they must match",
+			  note_signer_name(d->signer), d->cfg.ledger.origin);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int open_checkpoint_file(struct daemon *d)
+{
+	char path[4096];
+
+	d->checkpoint_fd = -1;
+	if (!d->cfg.ledger.checkpoint_dir[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/checkpoints", d->cfg.ledger.checkpoint_dir);
+	d->checkpoint_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (d->checkpoint_fd < 0) {
+		log_error("main", "[ledger] checkpoint_dir: cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Writer thread: copies of every checkpoint outside the database, where a DBA cannot reach. */
+static void publish_checkpoint(const char *note, uint64_t tree_size, void *arg)
+{
+	struct daemon *d = arg;
+	size_t len = strlen(note);
+
+	if (d->checkpoint_fd >= 0 &&
+	    (write(d->checkpoint_fd, note, len) != (ssize_t)len || fdatasync(d->checkpoint_fd) < 0))
+		log_error("checkpoint", "appending checkpoint %llu to %s/checkpoints: %s",
+			  (unsigned long long)tree_size, d->cfg.ledger.checkpoint_dir, strerror(errno));
+	if (d->kafka && d->cfg.kafka.checkpoint_topic[0] &&
+	    kafka_ingest_publish(d->kafka, d->cfg.kafka.checkpoint_topic, note, len) < 0)
+		log_warn("checkpoint", "checkpoint %llu not queued to Kafka topic %s",
+			 (unsigned long long)tree_size, d->cfg.kafka.checkpoint_topic);
 }
 
 static int load_tokens(struct daemon *d)
@@ -215,6 +288,11 @@ static int start(struct daemon *d)
 		.batch_max = (size_t)d->cfg.ledger.batch_max,
 		.batch_delay_ms = d->cfg.ledger.batch_delay,
 		.queue_max = (size_t)d->cfg.ledger.queue_max,
+		.signer = d->signer,
+		.origin = d->cfg.ledger.origin,
+		.checkpoint_interval_ms = d->cfg.ledger.checkpoint_interval,
+		.publish = publish_checkpoint,
+		.publish_arg = d,
 	};
 	struct http_deps hd = {
 		.cfg = &d->cfg.http, .policy = &d->policy, .keys = &d->keys,
@@ -233,6 +311,10 @@ static int start(struct daemon *d)
 	hd.writer = d->writer;
 	if ((rc = start_kafka(d)) < 0)
 		return rc;
+	d->reader = reader_new(d->base, d->cfg.postgres.conninfo, d->cfg.postgres.connect_timeout);
+	if (!d->reader || (rc = reader_start(d->reader)) < 0)
+		return rc < 0 ? rc : -ENOMEM;
+	hd.reader = d->reader;
 	hd.kafka = d->kafka;
 	d->http = http_ingest_new(d->base, &hd);
 	if (!d->http)
@@ -251,6 +333,7 @@ static void stop(struct daemon *d)
 {
 	http_ingest_stop_accepting(d->http);
 	kafka_ingest_drain(d->kafka);
+	reader_stop(d->reader);
 	writer_stop(d->writer);
 	if (d->base)
 		for (int i = 0; i < 10; i++)
@@ -260,7 +343,11 @@ static void stop(struct daemon *d)
 	if (d->drain_ev)
 		event_free(d->drain_ev);
 	http_ingest_free(d->http);
+	reader_free(d->reader);
 	writer_free(d->writer);
+	note_signer_free(d->signer);
+	if (d->checkpoint_fd >= 0)
+		close(d->checkpoint_fd);
 	if (d->base)
 		event_base_free(d->base);
 	auth_tokens_free(d->tokens);
@@ -275,7 +362,9 @@ int daemon_main(const struct daemon_opts *opts)
 
 	if (load_config(&d) < 0)
 		return 1;
-	if ((rc = load_keys(&d)) < 0 || (rc = load_tokens(&d)) < 0)
+	d.checkpoint_fd = -1;
+	if ((rc = load_keys(&d)) < 0 || (rc = load_tokens(&d)) < 0 || (rc = load_signer(&d)) < 0 ||
+	    (!opts->check_only && (rc = open_checkpoint_file(&d)) < 0))
 		goto out;
 	if (opts->check_only) {
 		printf("consentd: configuration OK\n");

@@ -123,12 +123,43 @@ static void get_readyz(struct http_req *r)
 	reply_error(r, 503, "not_ready", "", -1, "database not ready: %s", why);
 }
 
+static void get_healthz(struct http_req *r, const char *path)
+{
+	reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void get_readyz_route(struct http_req *r, const char *path)
+{
+	get_readyz(r);
+}
+
+static void post_events(struct http_req *r, const char *path)
+{
+	http_events_post(r);
+}
+
+/* The API: method, path, scope needed (0: none), handler. */
+static const struct route {
+	enum evhttp_cmd_type method;
+	const char *path;
+	unsigned scope;
+	void (*handle)(struct http_req *r, const char *path);
+} routes[] = {
+	{ EVHTTP_REQ_GET, "/healthz", 0, get_healthz },
+	{ EVHTTP_REQ_GET, "/readyz", 0, get_readyz_route },
+	{ EVHTTP_REQ_POST, "/v1/events", AUTH_SCOPE_INGEST, post_events },
+	{ EVHTTP_REQ_GET, "/v1/checkpoints/latest", AUTH_SCOPE_READ, http_evidence_get },
+	{ EVHTTP_REQ_GET, "/v1/proofs/inclusion", AUTH_SCOPE_READ, http_evidence_get },
+	{ EVHTTP_REQ_GET, "/v1/proofs/consistency", AUTH_SCOPE_READ, http_evidence_get },
+};
+
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct http_ingest *h = arg;
 	struct http_req *r = req_new(h, req);
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	bool path_known = false;
 
 	if (!r) {
 		evhttp_send_error(req, 503, "Out of memory");
@@ -136,15 +167,17 @@ static void route(struct evhttp_request *req, void *arg)
 	}
 	if (!path)
 		path = "/";
-	if (strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET)
-		reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
-	else if (strcmp(path, "/readyz") == 0 && method == EVHTTP_REQ_GET)
-		get_readyz(r);
-	else if (strcmp(path, "/v1/events") == 0 && method == EVHTTP_REQ_POST) {
-		if (authorize(r, AUTH_SCOPE_INGEST))
-			http_events_post(r);
-	} else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-		   strcmp(path, "/v1/events") == 0)
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		if (strcmp(path, routes[i].path) != 0)
+			continue;
+		path_known = true;
+		if (routes[i].method != method)
+			continue;
+		if (!routes[i].scope || authorize(r, routes[i].scope))
+			routes[i].handle(r, path);
+		return;
+	}
+	if (path_known)
 		reply_error(r, 405, "method_not_allowed", "", -1, "method not allowed on %s", path);
 	else
 		reply_error(r, 404, "not_found", "", -1, "no such endpoint");

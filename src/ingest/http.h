@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "event/event.h"
 #include "ingest/kafka.h"
+#include "store/reader.h"
 #include "store/writer.h"
 
 /* What the HTTP source borrows from the daemon; everything must outlive it. tokens points to
@@ -21,6 +22,7 @@ struct http_deps {
 	struct auth_tokens *const *tokens;
 	struct writer *writer;
 	const struct kafka_ingest *kafka; /* NULL when Kafka is off */
+	struct reader *reader;            /* read queries (proofs, checkpoints) */
 };
 
 struct http_ingest;
@@ -56,11 +58,13 @@ struct event_base *http_ingest_base(const struct http_ingest *h);
 void http_ingest_track(struct http_ingest *h, int delta);
 
 void http_events_post(struct http_req *r);
+void http_evidence_get(struct http_req *r, const char *path);
 
 /* Answers and frees r. body is stolen. */
 void reply_json(struct http_req *r, int status, json_t *body);
 void reply_error(struct http_req *r, int status, const char *code, const char *field, long index,
 		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void reply_text(struct http_req *r, int status, const char *content_type, const char *body, size_t len);
 void http_req_free(struct http_req *r);
 
 #endif

@@ -40,27 +40,35 @@ void http_req_free(struct http_req *r)
 	free(r);
 }
 
-void reply_json(struct http_req *r, int status, json_t *body)
+void reply_text(struct http_req *r, int status, const char *content_type, const char *body, size_t len)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
 	struct evbuffer *buf = evbuffer_new();
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 
-	evhttp_add_header(out, "Content-Type", "application/json");
+	evhttp_add_header(out, "Content-Type", content_type);
 	evhttp_add_header(out, "X-Request-Id", r->request_id);
 	evhttp_add_header(out, "Cache-Control", "no-store");
 	if (status == 503 || status == 429)
 		evhttp_add_header(out, "Retry-After", "1");
-	if (buf && text) {
-		evbuffer_add(buf, text, strlen(text));
-		evbuffer_add(buf, "\n", 1);
-	}
+	if (buf && body)
+		evbuffer_add(buf, body, len);
 	evhttp_send_reply(r->req, status, reason_phrase(status), buf);
 	if (buf)
 		evbuffer_free(buf);
+	http_req_free(r);
+}
+
+void reply_json(struct http_req *r, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct buf out = { 0 };
+
+	if (text)
+		buf_printf(&out, "%s\n", text);
+	reply_text(r, status, "application/json", (const char *)out.data, out.len);
+	buf_free(&out);
 	free(text);
 	json_decref(body);
-	http_req_free(r);
 }
 
 void reply_error(struct http_req *r, int status, const char *code, const char *field, long index,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/evidence.h"
 #include "store/store.h"
 
 /* What the transaction knows about an event_id: stored before, or appended in this batch. */
@@ -31,8 +32,10 @@ struct batch {
 	uint64_t head_seq;
 	uint8_t head_hash[WRITER_HASH_LEN];
 	size_t appended;
+	struct merkle_frontier *tree;
 	struct buf log_rows;
 	struct buf subject_rows;
+	struct buf node_rows;
 	struct buf entry;
 	struct seen_table seen;
 };
@@ -152,6 +155,21 @@ static bool check_unit(struct writer_unit *u, struct batch *b)
 	return true;
 }
 
+/* Every perfect subtree the new leaf completes becomes a merkle_node row (level 0 is the leaf
+ * hash, already in audit_log). */
+static int emit_node(void *arg, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_LEN])
+{
+	struct batch *b = arg;
+
+	if (level == 0)
+		return 0;
+	copy_row(&b->node_rows, 3);
+	copy_int2(&b->node_rows, (int16_t)level);
+	copy_int8(&b->node_rows, (int64_t)index);
+	copy_bytes(&b->node_rows, hash, MERKLE_HASH_LEN);
+	return 0;
+}
+
 static int append_item(struct writer_unit *u, struct writer_item *it, struct batch *b)
 {
 	struct ledger_source src = {
@@ -167,6 +185,8 @@ static int append_item(struct writer_unit *u, struct writer_item *it, struct bat
 	if (rc < 0)
 		return rc;
 	ledger_leaf_hash(b->entry.data, b->entry.len, it->leaf_hash);
+	if ((rc = merkle_frontier_append(b->tree, it->leaf_hash, emit_node, b)) < 0)
+		return rc;
 	copy_row(&b->log_rows, 6);
 	copy_int8(&b->log_rows, (int64_t)it->seq);
 	copy_bytes(&b->log_rows, it->event_id, UUID_LEN);
@@ -235,13 +255,17 @@ static int write_rows(PGconn *c, struct batch *b, char *err, size_t errlen)
 
 	copy_end(&b->log_rows);
 	copy_end(&b->subject_rows);
-	if (copy_failed(&b->log_rows) || copy_failed(&b->subject_rows))
+	copy_end(&b->node_rows);
+	if (copy_failed(&b->log_rows) || copy_failed(&b->subject_rows) || copy_failed(&b->node_rows))
 		return -ENOMEM;
 	rc = copy_send(c, "COPY audit_log (seq, event_id, received_at, entry, leaf_hash, event_digest) "
 			  "FROM STDIN (FORMAT binary)", &b->log_rows, err, errlen);
 	if (rc == 0)
 		rc = copy_send(c, "COPY subject_entry (pseudonym, seq) FROM STDIN (FORMAT binary)",
 			       &b->subject_rows, err, errlen);
+	if (rc == 0)
+		rc = copy_send(c, "COPY merkle_node (level, idx, hash) FROM STDIN (FORMAT binary)",
+			       &b->node_rows, err, errlen);
 	if (rc == 0)
 		rc = move_head(c, b, err, errlen);
 	return rc < 0 && store_conn_lost(c) ? -ENOTCONN : rc;
@@ -283,17 +307,34 @@ static void set_all(struct writer_unit **units, size_t n, enum writer_status st,
 	}
 }
 
-static int run(PGconn *c, struct writer_unit **units, size_t n, struct batch *b, char *err,
-	       size_t errlen)
+/* Another writer may have appended since our last commit: then the tree is read back. */
+static int sync_tree(PGconn *c, struct append_state *st, struct batch *b, char *err, size_t errlen)
+{
+	int rc;
+
+	if (st->tree_valid && st->tree.size == b->head_seq)
+		return 0;
+	st->tree_valid = false;
+	if ((rc = store_load_frontier(c, b->head_seq, &st->tree, err, errlen)) < 0)
+		return store_conn_lost(c) ? -ENOTCONN : rc;
+	st->tree_valid = true;
+	return 0;
+}
+
+static int run(PGconn *c, struct append_state *st, struct writer_unit **units, size_t n,
+	       struct batch *b, char *err, size_t errlen)
 {
 	int rc;
 
 	if ((rc = store_exec(c, "BEGIN", err, errlen)) < 0)
 		return store_conn_lost(c) ? -ENOTCONN : rc;
-	if ((rc = lock_head(c, b, err, errlen)) < 0 || (rc = load_existing(c, units, n, b, err, errlen)) < 0)
+	if ((rc = lock_head(c, b, err, errlen)) < 0 || (rc = sync_tree(c, st, b, err, errlen)) < 0 ||
+	    (rc = load_existing(c, units, n, b, err, errlen)) < 0)
 		return rc;
+	b->tree = &st->tree;
 	copy_begin(&b->log_rows);
 	copy_begin(&b->subject_rows);
+	copy_begin(&b->node_rows);
 	if ((rc = resolve(units, n, b)) < 0) {
 		snprintf(err, errlen, "encoding entries: %s", strerror(-rc));
 		return rc;
@@ -308,7 +349,8 @@ static int run(PGconn *c, struct writer_unit **units, size_t n, struct batch *b,
 	return 0;
 }
 
-int store_append(PGconn *c, struct writer_unit **units, size_t n, char *err, size_t errlen)
+int store_append(PGconn *c, struct append_state *st, struct writer_unit **units, size_t n,
+		 char *err, size_t errlen)
 {
 	struct batch b = { 0 };
 	size_t items = 0;
@@ -321,9 +363,10 @@ int store_append(PGconn *c, struct writer_unit **units, size_t n, char *err, siz
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 	} else {
-		rc = run(c, units, n, &b, err, errlen);
+		rc = run(c, st, units, n, &b, err, errlen);
 	}
 	if (rc < 0) {
+		st->tree_valid = false; /* it may hold leaves that were rolled back */
 		if (PQtransactionStatus(c) == PQTRANS_INERROR || PQtransactionStatus(c) == PQTRANS_INTRANS)
 			PQclear(PQexec(c, "ROLLBACK"));
 		set_all(units, n, WRITER_UNAVAILABLE, err);
@@ -332,6 +375,7 @@ int store_append(PGconn *c, struct writer_unit **units, size_t n, char *err, siz
 	free(b.rejects);
 	buf_free(&b.log_rows);
 	buf_free(&b.subject_rows);
+	buf_free(&b.node_rows);
 	buf_free(&b.entry);
 	return rc;
 }

@@ -47,6 +47,12 @@ void copy_row(struct buf *b, uint16_t nfields)
 	put_be(b, nfields, 2);
 }
 
+void copy_int2(struct buf *b, int16_t v)
+{
+	put_be(b, 2, 4);
+	put_be(b, (uint16_t)v, 2);
+}
+
 void copy_int8(struct buf *b, int64_t v)
 {
 	put_be(b, 8, 4);

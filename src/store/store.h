@@ -38,6 +38,7 @@ bool store_conn_lost(PGconn *c);
 /* ---- binary COPY rows (copy.c) ------------------------------------------------------------ */
 void copy_begin(struct buf *b);
 void copy_row(struct buf *b, uint16_t nfields);
+void copy_int2(struct buf *b, int16_t v);
 void copy_int8(struct buf *b, int64_t v);
 void copy_bytes(struct buf *b, const void *data, size_t len);
 void copy_timestamptz(struct buf *b, int64_t unix_us);

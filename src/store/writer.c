@@ -11,6 +11,7 @@
 
 #include "event/event.h"
 #include "log/log.h"
+#include "store/checkpointer.h"
 #include "store/store.h"
 
 struct unit_list {
@@ -35,6 +36,8 @@ struct writer {
 	struct writer_config cfg;
 	PGconn *conn;               /* writer thread only */
 	int64_t last_ok_us;         /* writer thread only */
+	struct append_state append; /* writer thread only */
+	struct checkpointer cp;     /* writer thread only */
 };
 
 #define WRITER_RETRY_MS 1000
@@ -173,6 +176,8 @@ static void ping(struct writer *w)
 {
 	char err[256];
 
+	if (w->conn && w->append.tree_valid)
+		checkpointer_run(&w->cp, w->conn, &w->append.tree, false);
 	if (w->conn && now_us() - w->last_ok_us < WRITER_PING_MS * 1000)
 		return;
 	if (w->conn && store_exec(w->conn, "SELECT 1", err, sizeof(err)) == 0) {
@@ -260,10 +265,11 @@ static int try_append(struct writer *w, struct writer_unit **units, size_t n, ch
 	for (int attempt = 0; attempt < 2 && rc == -ENOTCONN; attempt++) {
 		if (!ensure_conn(w))
 			break;
-		rc = store_append(w->conn, units, n, err, errlen);
+		rc = store_append(w->conn, &w->append, units, n, err, errlen);
 	}
 	if (rc == 0) {
 		w->last_ok_us = now_us();
+		checkpointer_run(&w->cp, w->conn, &w->append.tree, false);
 		return 0;
 	}
 	if (rc == -ENOTCONN || store_conn_lost(w->conn)) {
@@ -350,6 +356,9 @@ static void *writer_main(void *arg)
 		commit_batch(w, batch, n);
 	}
 	free(batch);
+	/* The final checkpoint covers everything this process committed. */
+	if (w->conn && w->append.tree_valid)
+		checkpointer_run(&w->cp, w->conn, &w->append.tree, true);
 	drop_conn(w);
 	return NULL;
 }
@@ -364,6 +373,11 @@ struct writer *writer_new(struct event_base *base, const struct writer_config *c
 	w->cfg = *cfg;
 	w->conninfo = strdup(cfg->conninfo ? cfg->conninfo : "");
 	w->cfg.conninfo = NULL;
+	w->cp.signer = cfg->signer;
+	w->cp.origin = cfg->origin;
+	w->cp.interval_us = cfg->checkpoint_interval_ms * 1000;
+	w->cp.publish = cfg->publish;
+	w->cp.publish_arg = cfg->publish_arg;
 	w->done_ev = event_new(base, -1, 0, done_cb, w);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);

@@ -13,6 +13,8 @@
 
 #include "consentd.pb-c.h"
 #include "ledger/ledger.h"
+#include "ledger/merkle.h"
+#include "ledger/note.h"
 #include "util/util.h"
 
 #define WRITER_HASH_LEN 32
@@ -78,6 +80,10 @@ void writer_unit_free(struct writer_unit *u);
  * pseudonyms. Returns 0 or -ENOMEM / -EINVAL. */
 int writer_item_set(struct writer_item *it, const Consentd__V1__Event *ev);
 
+/* Called on the writer thread with each new signed checkpoint, after it is stored: publishes
+ * copies outside the database. Must be thread-safe with respect to the loop. */
+typedef void checkpoint_publish_fn(const char *note, uint64_t tree_size, void *arg);
+
 struct writer_config {
 	const char *conninfo;
 	int64_t connect_timeout_ms;
@@ -85,6 +91,12 @@ struct writer_config {
 	size_t batch_max;      /* events per transaction */
 	int64_t batch_delay_ms;
 	size_t queue_max;      /* events waiting before submit refuses */
+	/* Checkpoints: signer NULL = none. The signer is borrowed and must outlive the writer. */
+	const struct note_signer *signer;
+	const char *origin;
+	int64_t checkpoint_interval_ms;
+	checkpoint_publish_fn *publish;
+	void *publish_arg;
 };
 
 struct writer;
@@ -116,6 +128,12 @@ void writer_free(struct writer *w);
  * before COMMIT was sent (nothing stored: safe to retry on a new connection); -EIO on any other
  * failure (outcome of an interrupted COMMIT unknown; event_id idempotency makes a retry by the
  * client safe). On failure every unit is WRITER_UNAVAILABLE and err says why. */
-int store_append(PGconn *conn, struct writer_unit **units, size_t n, char *err, size_t errlen);
+struct append_state {
+	struct merkle_frontier tree; /* the Merkle tree of the ledger as of the last commit */
+	bool tree_valid;             /* false: reload it from the database under the head lock */
+};
+
+int store_append(PGconn *conn, struct append_state *st, struct writer_unit **units, size_t n,
+		 char *err, size_t errlen);
 
 #endif
