@@ -32,6 +32,8 @@ struct batch {
 	uint64_t head_seq;
 	uint8_t head_hash[WRITER_HASH_LEN];
 	size_t appended;
+	size_t subject_count;
+	size_t node_count;
 	struct merkle_frontier *tree;
 	struct buf log_rows;
 	struct buf subject_rows;
@@ -163,6 +165,7 @@ static int emit_node(void *arg, unsigned level, uint64_t index, const uint8_t ha
 
 	if (level == 0)
 		return 0;
+	b->node_count++;
 	copy_row(&b->node_rows, 3);
 	copy_int2(&b->node_rows, (int16_t)level);
 	copy_int8(&b->node_rows, (int64_t)index);
@@ -194,6 +197,7 @@ static int append_item(struct writer_unit *u, struct writer_item *it, struct bat
 	copy_bytes(&b->log_rows, b->entry.data, b->entry.len);
 	copy_bytes(&b->log_rows, it->leaf_hash, WRITER_HASH_LEN);
 	copy_bytes(&b->log_rows, it->digest, WRITER_HASH_LEN);
+	b->subject_count += it->n_pseudonyms;
 	for (size_t p = 0; p < it->n_pseudonyms; p++) {
 		copy_row(&b->subject_rows, 2);
 		copy_bytes(&b->subject_rows, it->pseudonyms[p], WRITER_HASH_LEN);
@@ -260,10 +264,11 @@ static int write_rows(PGconn *c, struct batch *b, char *err, size_t errlen)
 		return -ENOMEM;
 	rc = copy_send(c, "COPY audit_log (seq, event_id, received_at, entry, leaf_hash, event_digest) "
 			  "FROM STDIN (FORMAT binary)", &b->log_rows, err, errlen);
-	if (rc == 0)
+	/* Each COPY is a round trip: skip the ones with no rows. */
+	if (rc == 0 && b->subject_count)
 		rc = copy_send(c, "COPY subject_entry (pseudonym, seq) FROM STDIN (FORMAT binary)",
 			       &b->subject_rows, err, errlen);
-	if (rc == 0)
+	if (rc == 0 && b->node_count)
 		rc = copy_send(c, "COPY merkle_node (level, idx, hash) FROM STDIN (FORMAT binary)",
 			       &b->node_rows, err, errlen);
 	if (rc == 0)
