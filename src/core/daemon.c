@@ -218,10 +218,11 @@ static void on_stop(int signo, void *arg)
 	struct daemon *d = arg;
 
 	if (d->state == DAEMON_DRAINING) {
-		log_warn("main", "second signal %d: exiting without waiting", signo);
-		d->state = DAEMON_STOPPED;
-		event_base_loopbreak(d->base);
-		return;
+		/* Safe: nothing is acknowledged before it is committed, so nothing acknowledged is lost;
+		 * what was in flight is answered by no one and will be retried by its source. */
+		log_warn("main", "second signal %d: exiting now, without draining", signo);
+		log_close();
+		_exit(1);
 	}
 	log_info("main", "signal %d: draining (stop accepting, commit what is queued)", signo);
 	sd_notify(0, "STOPPING=1");
@@ -367,7 +368,8 @@ int daemon_main(const struct daemon_opts *opts)
 	    (!opts->check_only && (rc = open_checkpoint_file(&d)) < 0))
 		goto out;
 	if (opts->check_only) {
-		printf("consentd: configuration OK\n");
+		config_write(&d.cfg, stdout);
+		fprintf(stderr, "consentd: configuration OK\n");
 		goto out;
 	}
 	if ((rc = start(&d)) < 0)

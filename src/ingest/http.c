@@ -119,8 +119,10 @@ static void get_readyz(struct http_req *r)
 					     "kafka", kafka));
 		return;
 	}
+	/* The detail (libpq's message: hosts, socket paths) goes to the log, not to anonymous callers. */
 	writer_status_text(r->h->deps.writer, why, sizeof(why));
-	reply_error(r, 503, "not_ready", "", -1, "database not ready: %s", why);
+	log_ev_debug("http", r->ctx, "not ready: %s", why);
+	reply_error(r, 503, "not_ready", "", -1, "the database is unreachable or its schema is not current");
 }
 
 static void get_healthz(struct http_req *r, const char *path)

@@ -232,7 +232,8 @@ static void unit_done(struct writer_unit *u, void *arg)
 		reply_error(r, 409, "event_id_conflict", "event_id", r->batch ? (long)u->conflict_index : -1,
 			    "event_id %s is already stored with different content", id);
 	} else {
-		reply_error(r, 503, "database_unavailable", "", -1, "event not stored: %s", u->error);
+		reply_error(r, 503, "database_unavailable", "", -1,
+			    "not confirmed as stored (%s); retry with the same event_id", u->error);
 	}
 	writer_unit_free(u);
 }

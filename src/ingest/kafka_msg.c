@@ -17,7 +17,9 @@ static bool wants_json(const rd_kafka_message_t *m, bool json_topic)
 	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
 	    rd_kafka_header_get_last(hdrs, "content-type", &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return false;
-	return value && size >= 16 && strncasecmp(value, "application/json", 16) == 0;
+	/* "application/json", optionally followed by parameters ("; charset=utf-8") */
+	return value && size >= 16 && strncasecmp(value, "application/json", 16) == 0 &&
+	       (size == 16 || ((const char *)value)[16] == ';' || ((const char *)value)[16] == ' ');
 }
 
 static Consentd__V1__Event *decode_json(const rd_kafka_message_t *m, struct event_error *err)

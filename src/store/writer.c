@@ -44,6 +44,7 @@ struct writer {
 #define WRITER_PING_MS 1000
 #define WRITER_BACKOFF_MIN_MS 100
 #define WRITER_BACKOFF_MAX_MS 5000
+#define WRITER_MAX_FAILURES 3
 
 struct writer_unit *writer_unit_new(size_t n_items)
 {
@@ -317,12 +318,21 @@ static void backoff_wait(struct writer *w, int64_t ms)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* Retrying units wait out an unreachable database for as long as it takes, but a transaction
+ * that fails on a working connection (disk full, statement timeout) is tried only a few times:
+ * then they are handed back unstored and their source rewinds, so nothing queued behind them
+ * waits on a fault that may not clear. */
 static void commit_batch(struct writer *w, struct writer_unit **units, size_t n)
 {
 	char err[512];
 	int64_t backoff = WRITER_BACKOFF_MIN_MS;
+	int rc, failures = 0;
 
-	while (n && try_append(w, units, n, err, sizeof(err)) < 0) {
+	while (n && (rc = try_append(w, units, n, err, sizeof(err))) < 0) {
+		if (rc != -ENOTCONN && w->conn && ++failures >= WRITER_MAX_FAILURES) {
+			for (size_t i = 0; i < n; i++)
+				units[i]->retry = false;
+		}
 		n = split_retry(w, units, n);
 		if (n) {
 			log_warn("writer", "%zu units wait for the database; retry in %lld ms", n,
