@@ -13,7 +13,7 @@ packages=(
 	# run: the PostgreSQL server (creates the postgres user), key generation, runuser, pgrep
 	postgresql openssl util-linux procps
 	# test: the integration harness and the quick start's example request
-	python3 python3-pytest python3-psycopg2 curl ca-certificates
+	python3 python3-pytest python3-psycopg2 python3-confluent-kafka curl ca-certificates
 )
 
 installed() {
