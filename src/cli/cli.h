@@ -29,5 +29,8 @@ int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_subject(struct cli *cli, int argc, char **argv);
+int cmd_keygen(struct cli *cli, int argc, char **argv);
+int cmd_proof(struct cli *cli, int argc, char **argv);
+int cmd_verify_proof(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -13,8 +13,11 @@ static const struct command {
 } commands[] = {
 	{ "migrate", cmd_migrate, "apply the schema migrations (idempotent)" },
 	{ "token", cmd_token, "add, list or revoke API tokens" },
-	{ "verify", cmd_verify, "check every entry, hash and link of the ledger" },
+	{ "verify", cmd_verify, "check every entry, hash, link and checkpoint of the ledger" },
 	{ "subject", cmd_subject, "find a subject's entries from an identifier" },
+	{ "keygen", cmd_keygen, "generate the Ed25519 key that signs checkpoints" },
+	{ "proof", cmd_proof, "print an inclusion or consistency proof, or the latest checkpoint" },
+	{ "verify-proof", cmd_verify_proof, "check a proof offline against a signed checkpoint" },
 };
 
 static void usage(FILE *out)

@@ -16,7 +16,8 @@
 /* json_int_t is signed 64-bit: larger sizes cannot be represented. */
 #define JSON_INT_MAX ((uint64_t)INT64_MAX)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -59,7 +60,8 @@ static json_t *hashes_json(const uint8_t (*hashes)[MERKLE_HASH_LEN], size_t n)
 	return a;
 }
 
-json_t *proof_inclusion_json(uint64_t seq, uint64_t tree_size, const uint8_t leaf_hash[MERKLE_HASH_LEN],
+json_t *proof_inclusion_json(uint64_t seq, uint64_t tree_size,
+			     const uint8_t leaf_hash[MERKLE_HASH_LEN],
 			     const uint8_t (*hashes)[MERKLE_HASH_LEN], size_t n)
 {
 	json_t *o;
@@ -105,7 +107,8 @@ static int only_members(const json_t *j, const char *const *names, char *err, si
 	const char *key;
 	json_t *value;
 
-	json_object_foreach((json_t *)j, key, value) {
+	json_object_foreach((json_t *)j, key, value)
+	{
 		bool known = false;
 
 		(void)value;
@@ -136,7 +139,8 @@ static int get_hash(const json_t *v, const char *what, uint8_t out[MERKLE_HASH_L
 		return fail(err, errlen, "%s is not a string", what);
 	if (b64_decode(json_string_value(v), json_string_length(v), out, MERKLE_HASH_LEN) !=
 	    MERKLE_HASH_LEN)
-		return fail(err, errlen, "%s is not base64 of a %d-byte hash", what, MERKLE_HASH_LEN);
+		return fail(err, errlen, "%s is not base64 of a %d-byte hash", what,
+			    MERKLE_HASH_LEN);
 	return 0;
 }
 
@@ -152,8 +156,8 @@ static int get_hashes(const json_t *j, uint8_t (*out)[MERKLE_HASH_LEN], size_t *
 	if (!json_is_array(a))
 		return fail(err, errlen, "\"hashes\" is not an array");
 	if (json_array_size(a) > MERKLE_MAX_PROOF)
-		return fail(err, errlen, "%zu hashes, more than any proof has (%d)", json_array_size(a),
-			    MERKLE_MAX_PROOF);
+		return fail(err, errlen, "%zu hashes, more than any proof has (%d)",
+			    json_array_size(a), MERKLE_MAX_PROOF);
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		snprintf(what, sizeof(what), "hashes[%zu]", i);
 		if ((rc = get_hash(json_array_get(a, i), what, out[i], err, errlen)) < 0)
@@ -195,8 +199,8 @@ static int expect_type(const json_t *j, enum proof_type want, char *err, size_t 
 
 int proof_inclusion_parse(const json_t *j, struct proof_inclusion *out, char *err, size_t errlen)
 {
-	static const char *const members[] = { "type",	    "seq",    "leaf_index", "tree_size",
-					       "leaf_hash", "hashes", NULL };
+	static const char *const members[] = {"type",	   "seq",    "leaf_index", "tree_size",
+					      "leaf_hash", "hashes", NULL};
 	struct proof_inclusion p;
 	uint64_t leaf_index;
 	int rc;
@@ -225,7 +229,7 @@ int proof_inclusion_parse(const json_t *j, struct proof_inclusion *out, char *er
 int proof_consistency_parse(const json_t *j, struct proof_consistency *out, char *err,
 			    size_t errlen)
 {
-	static const char *const members[] = { "type", "from", "to", "hashes", NULL };
+	static const char *const members[] = {"type", "from", "to", "hashes", NULL};
 	struct proof_consistency p;
 	int rc;
 
@@ -236,7 +240,8 @@ int proof_consistency_parse(const json_t *j, struct proof_consistency *out, char
 	    (rc = get_hashes(j, p.hashes, &p.n, err, errlen)) < 0)
 		return rc;
 	if (p.from == 0)
-		return fail(err, errlen, "from 0: there is no consistency proof from the empty tree");
+		return fail(err, errlen,
+			    "from 0: there is no consistency proof from the empty tree");
 	if (p.from > p.to)
 		return fail(err, errlen, "from %" PRIu64 " is beyond to %" PRIu64, p.from, p.to);
 	*out = p;
@@ -252,14 +257,16 @@ int proof_entry_check(const struct proof_inclusion *p, const uint8_t *entry, siz
 
 	ledger_leaf_hash(entry, len, leaf);
 	if (memcmp(leaf, p->leaf_hash, LEDGER_HASH_LEN) != 0)
-		return fail(err, errlen, "the entry's leaf hash SHA-256(0x00 || entry) is not the "
-					 "proof's leaf_hash");
+		return fail(err, errlen,
+			    "the entry's leaf hash SHA-256(0x00 || entry) is not the "
+			    "proof's leaf_hash");
 	if (!(e = consentd__v1__ledger_entry__unpack(NULL, len, entry)))
 		return fail(err, errlen, "the entry bytes are not a LedgerEntry");
 	seq = e->seq;
 	consentd__v1__ledger_entry__free_unpacked(e, NULL);
 	if (seq != p->seq)
-		return fail(err, errlen, "the entry is seq %" PRIu64 ", the proof is for seq %" PRIu64,
-			    seq, p->seq);
+		return fail(err, errlen,
+			    "the entry is seq %" PRIu64 ", the proof is for seq %" PRIu64, seq,
+			    p->seq);
 	return 0;
 }

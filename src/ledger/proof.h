@@ -20,7 +20,7 @@ enum proof_type {
 };
 
 struct proof_inclusion {
-	uint64_t seq;        /* ledger seq of the entry; leaf index seq - 1 */
+	uint64_t seq; /* ledger seq of the entry; leaf index seq - 1 */
 	uint64_t tree_size;
 	uint8_t leaf_hash[MERKLE_HASH_LEN];
 	uint8_t hashes[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
@@ -37,7 +37,8 @@ struct proof_consistency {
 /* New JSON objects (the caller owns the reference); NULL on allocation failure or for arguments
  * no proof can have: seq 0, a tree size above 2^63 - 1 (JSON integers are signed), n above
  * MERKLE_MAX_PROOF. */
-json_t *proof_inclusion_json(uint64_t seq, uint64_t tree_size, const uint8_t leaf_hash[MERKLE_HASH_LEN],
+json_t *proof_inclusion_json(uint64_t seq, uint64_t tree_size,
+			     const uint8_t leaf_hash[MERKLE_HASH_LEN],
 			     const uint8_t (*hashes)[MERKLE_HASH_LEN], size_t n);
 json_t *proof_consistency_json(uint64_t from, uint64_t to, const uint8_t (*hashes)[MERKLE_HASH_LEN],
 			       size_t n);
