@@ -49,9 +49,12 @@ int checkpointer_run(struct checkpointer *cp, PGconn *c, const struct merkle_fro
 	} else {
 		cp->last_size = tree->size;
 		cp->last_us = now;
-		log_debug("checkpoint", "signed checkpoint of tree size %" PRIu64, tree->size);
-		if (cp->publish)
+		log_debug("checkpoint", "signed checkpoint of tree size %" PRIu64 "%s", tree->size,
+			  rc ? "" : " (another writer stored one first)");
+		/* Only the writer that stored it publishes it, so each copy appears once. */
+		if (rc == 1 && cp->publish)
 			cp->publish((const char *)note.data, tree->size, cp->publish_arg);
+		rc = 0;
 	}
 	buf_free(&note);
 	return rc;

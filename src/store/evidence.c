@@ -220,6 +220,8 @@ int store_insert_checkpoint(PGconn *c, uint64_t tree_size, const uint8_t root[ME
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		rc = store_conn_lost(c) ? -ENOTCONN : -EIO;
+	} else {
+		rc = strcmp(PQcmdTuples(r), "1") == 0;
 	}
 	PQclear(r);
 	return rc;

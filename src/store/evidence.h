@@ -27,7 +27,8 @@ int store_consistency_proof(PGconn *c, uint64_t size1, uint64_t size2,
 int store_load_frontier(PGconn *c, uint64_t size, struct merkle_frontier *f, char *err, size_t errlen);
 /* The newest checkpoint: note text (malloc'd, caller frees) and its tree size; -ENOENT if none. */
 int store_latest_checkpoint(PGconn *c, char **note, uint64_t *tree_size, char *err, size_t errlen);
-/* Stores a checkpoint; one that exists for this size already is kept (another writer's). */
+/* Stores a checkpoint: 1 if stored, 0 if one existed for this size already (another writer's,
+ * kept), or a negative errno. */
 int store_insert_checkpoint(PGconn *c, uint64_t tree_size, const uint8_t root[MERKLE_HASH_LEN],
 			    const char *note, char *err, size_t errlen);
 
