@@ -142,8 +142,11 @@ static void unit_done(struct writer_unit *u, void *arg)
 	}
 	if (!durable) {
 		log_ev_error("kafka", ctx, "not stored (%s): the message will be consumed again", u->error);
+		/* Later offsets of this partition must not be stored past it, even if they commit. */
 		if (current && !k->draining)
 			rewind_partition(k, p, u);
+		else
+			p->gen++;
 	}
 	writer_unit_free(u);
 	flow_control(k);
@@ -241,7 +244,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, list));
 		else
 			rd_kafka_assign(rk, list);
+		/* librdkafka keeps a partition's pause flag across revoke and re-assign: start every
+		 * assignment resumed, and let flow control pause it again if it must. */
+		rd_kafka_resume_partitions(rk, list);
 		k->paused = false;
+		flow_control(k);
 		return;
 	}
 	set_assigned(k, list, false);

@@ -202,7 +202,7 @@ int proof_inclusion_parse(const json_t *j, struct proof_inclusion *out, char *er
 	static const char *const members[] = {"type",	   "seq",    "leaf_index", "tree_size",
 					      "leaf_hash", "hashes", NULL};
 	struct proof_inclusion p;
-	uint64_t leaf_index;
+	uint64_t leaf_index = 0;
 	int rc;
 
 	if ((rc = expect_type(j, PROOF_INCLUSION, err, errlen)) < 0 ||

@@ -29,7 +29,7 @@ struct writer {
 	struct unit_list done;      /* under mu */
 	size_t queued_events;       /* under mu */
 	bool stopping;              /* under mu */
-	char status[200];           /* under mu */
+	char status[512];           /* under mu */
 	atomic_bool ready;
 	atomic_size_t depth;
 	char *conninfo;
