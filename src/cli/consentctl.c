@@ -15,6 +15,7 @@ static const struct command {
 	{ "token", cmd_token, "add, list or revoke API tokens" },
 	{ "verify", cmd_verify, "check every entry, hash, link and checkpoint of the ledger" },
 	{ "subject", cmd_subject, "find a subject's entries from an identifier" },
+	{ "rejected", cmd_rejected, "list messages that could not become ledger entries" },
 	{ "keygen", cmd_keygen, "generate the Ed25519 key that signs checkpoints" },
 	{ "proof", cmd_proof, "print an inclusion or consistency proof, or the latest checkpoint" },
 	{ "verify-proof", cmd_verify_proof, "check a proof offline against a signed checkpoint" },
@@ -27,7 +28,7 @@ static void usage(FILE *out)
 		     "                     if present); CONSENTD_<SECTION>_<KEY> variables override it\n"
 		     "      --version      print the version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n`consentctl COMMAND --help` describes each. Exit status: 0 success, 1 check "
 		     "failed, 2 usage or connection error.\n");
 }

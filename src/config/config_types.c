@@ -361,13 +361,19 @@ static void write_list(const char *key, const void *field, FILE *out)
 }
 
 /* One line per entry; an empty map writes nothing. */
+/* config_write shows the effective configuration (--check-config); secrets stay out of it. */
+static bool secret_name(const char *name)
+{
+	return strstr(name, "password") || strstr(name, "secret");
+}
+
 static void write_map(const char *key, const void *field, FILE *out)
 {
 	const struct config_map *m = field;
 
 	for (size_t i = 0; i < m->n; i++) {
 		fprintf(out, "%s.%s =", key, m->keys[i]);
-		put_text(m->values[i], out);
+		put_text(secret_name(m->keys[i]) ? "(redacted)" : m->values[i], out);
 		fputc('\n', out);
 	}
 }

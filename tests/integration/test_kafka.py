@@ -3,6 +3,7 @@ the real consentd and a real PostgreSQL: exactly once in the ledger, partition o
 messages in rejected_event and the dead-letter topic, and recovery from kill -9, a database
 outage, broker outages and a second consumer in the group."""
 
+import base64
 import json
 import re
 import time
@@ -67,6 +68,14 @@ def test_event_id_reused_with_other_content_is_quarantined(ks):
         first["event_id"], 1, TOPIC, 1, m1.offset)
     ks.dead_letters(conflicts)
     ks.verify()
+    # consentctl rejected lists the same rows, raw payload included.
+    p = ks.env.ctl.run("rejected", "--json", "--conninfo", ks.env.super_conninfo(), timeout=60)
+    assert p.returncode == 0, p.err
+    listed = [json.loads(line) for line in p.out.splitlines() if line.strip()]
+    assert sorted((r["topic"], r["partition"], r["offset"], r["error_code"],
+                   base64.b64decode(r["payload"])) for r in listed) == sorted(
+        (m.topic, m.partition, m.offset, "event_id_conflict", m.value) for m in conflicts)
+    assert all(r["event_id"] == first["event_id"] for r in listed)
 
 
 def test_kill_9_mid_stream_then_restart_exactly_once(ks):
