@@ -13,6 +13,9 @@
 
 #include "util/util.h"
 
+#define AUTH_LINE_MAX 256 /* name (64) + scopes + 64 hex digits, with room to spare */
+#define AUTH_SCOPES_ALL (AUTH_SCOPE_INGEST | AUTH_SCOPE_READ | AUTH_SCOPE_ADMIN)
+
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -91,10 +94,11 @@ static int parse_line(char *line, struct auth_token *t)
 
 static int read_tokens(FILE *f, struct auth_tokens *t, const char *path, char *err, size_t errlen)
 {
-	char line[512];
-	int lineno = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	int lineno = 0, rc = 0;
 
-	while (fgets(line, sizeof(line), f)) {
+	while (rc == 0 && getline(&line, &cap, f) > 0) {
 		struct auth_token *grown;
 		char *p = line + strspn(line, " \t");
 
@@ -102,16 +106,20 @@ static int read_tokens(FILE *f, struct auth_tokens *t, const char *path, char *e
 		if (*p == '#' || *p == '\n' || *p == '\0')
 			continue;
 		grown = realloc(t->items, (t->n + 1) * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
+		if (!grown) {
+			rc = -ENOMEM;
+			break;
+		}
 		t->items = grown;
-		if (parse_line(p, &t->items[t->n]) < 0) {
+		if (strlen(p) > AUTH_LINE_MAX || parse_line(p, &t->items[t->n]) < 0) {
 			snprintf(err, errlen, "%s:%d: expected \"name scopes sha256hex\"", path, lineno);
-			return -EINVAL;
+			rc = -EINVAL;
+			break;
 		}
 		t->n++;
 	}
-	return 0;
+	free(line);
+	return rc;
 }
 
 int auth_tokens_load(const char *path, struct auth_tokens **out, char *err, size_t errlen)
@@ -189,6 +197,15 @@ static int new_token(char *out)
 	return 0;
 }
 
+/* A file edited by hand may lack its final newline: the new line must not join the last one. */
+static bool needs_newline(int fd)
+{
+	char last;
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	return end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n';
+}
+
 int auth_tokens_add(const char *path, const char *name, unsigned scopes, char *token_out, char *err,
 		    size_t errlen)
 {
@@ -199,6 +216,10 @@ int auth_tokens_add(const char *path, const char *name, unsigned scopes, char *t
 
 	if (!valid_name(name)) {
 		snprintf(err, errlen, "token name must be 1-64 of [A-Za-z0-9_.-]");
+		return -EINVAL;
+	}
+	if (scopes == 0 || (scopes & ~(unsigned)AUTH_SCOPES_ALL)) {
+		snprintf(err, errlen, "a token needs at least one of the scopes ingest, read, admin");
 		return -EINVAL;
 	}
 	if ((rc = auth_tokens_load(path, &t, err, errlen)) < 0)
@@ -216,8 +237,9 @@ int auth_tokens_add(const char *path, const char *name, unsigned scopes, char *t
 	token_hash(token_out, h);
 	hex_encode(h, sizeof(h), hex);
 	auth_scopes_format(scopes, scopes_txt, sizeof(scopes_txt));
-	snprintf(line, sizeof(line), "%s %s %s\n", name, scopes_txt, hex);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	snprintf(line, sizeof(line), "%s%s %s %s\n", fd >= 0 && needs_newline(fd) ? "\n" : "", name,
+		 scopes_txt, hex);
 	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line) || fsync(fd) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -229,7 +251,8 @@ int auth_tokens_add(const char *path, const char *name, unsigned scopes, char *t
 
 static int write_without(const char *path, const char *tmp, const char *name, char *err, size_t errlen)
 {
-	char line[512], copy[512];
+	char *line = NULL, *copy = NULL;
+	size_t cap = 0;
 	FILE *in = fopen(path, "re"), *out = NULL;
 	int rc = -ENOENT, fd;
 
@@ -244,17 +267,20 @@ static int write_without(const char *path, const char *tmp, const char *name, ch
 		fclose(in);
 		return -EIO;
 	}
-	while (fgets(line, sizeof(line), in)) {
+	while (getline(&line, &cap, in) > 0) {
 		char *save = NULL, *first;
 
-		snprintf(copy, sizeof(copy), "%s", line);
-		first = strtok_r(copy, " \t\r\n", &save);
+		free(copy);
+		copy = strdup(line);
+		first = copy ? strtok_r(copy, " \t\r\n", &save) : NULL;
 		if (first && strcmp(first, name) == 0) {
 			rc = 0;
 			continue;
 		}
 		fputs(line, out);
 	}
+	free(line);
+	free(copy);
 	fclose(in);
 	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
 		rc = -EIO;

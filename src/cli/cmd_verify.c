@@ -80,8 +80,8 @@ static int step(struct verify_run *run, PGresult *r)
 		run->fail.cause = chain_problem_name(run->v.problem);
 		return 0;
 	}
-	/* The verifier's prev_hash is the leaf hash it just recomputed from the entry bytes. */
-	merkle_frontier_append(&run->tree, run->v.prev_hash, NULL, NULL);
+	/* The tree is built from the leaf hashes recomputed from the stored bytes. */
+	merkle_frontier_append(&run->tree, run->v.leaf, NULL, NULL);
 	return run->tree.size >= run->next_cp ? check_checkpoints(run) : 0;
 }
 

@@ -74,6 +74,7 @@ enum chain_problem chain_verifier_step(struct chain_verifier *v, uint64_t row_se
 	char msg[160];
 
 	ledger_leaf_hash(entry, entry_len, leaf);
+	memcpy(v->leaf, leaf, LEDGER_HASH_LEN);
 	if (row_seq != v->next_seq) {
 		snprintf(msg, sizeof(msg), "expected seq %" PRIu64 ", found %" PRIu64, v->next_seq,
 			 row_seq);
@@ -84,8 +85,12 @@ enum chain_problem chain_verifier_step(struct chain_verifier *v, uint64_t row_se
 	} else {
 		p = check_entry(v, row_seq, entry, entry_len);
 	}
-	/* Go on from this row as if it were right, so that one fault does not cascade. */
+	/* Go on from this row as if it were right, so that one fault does not cascade: after a
+	 * modified entry the next one links to the hash that was stored, not the recomputed one. */
 	v->next_seq = row_seq + 1;
-	memcpy(v->prev_hash, leaf, LEDGER_HASH_LEN);
+	if (p == CHAIN_HASH_MISMATCH && stored_len == LEDGER_HASH_LEN)
+		memcpy(v->prev_hash, stored_leaf_hash, LEDGER_HASH_LEN);
+	else
+		memcpy(v->prev_hash, leaf, LEDGER_HASH_LEN);
 	return p;
 }

@@ -46,7 +46,8 @@ const char *chain_problem_name(enum chain_problem p);
 /* Streaming verifier: feed rows in seq order; constant memory. */
 struct chain_verifier {
 	uint64_t next_seq;                 /* seq expected next (starts at 1) */
-	uint8_t prev_hash[LEDGER_HASH_LEN]; /* leaf hash of the last row checked */
+	uint8_t prev_hash[LEDGER_HASH_LEN]; /* what the next row must link to */
+	uint8_t leaf[LEDGER_HASH_LEN];      /* leaf hash recomputed from the last row's bytes */
 	uint64_t bad_seq;                   /* first seq at fault, when a problem was found */
 	enum chain_problem problem;
 	char detail[160];
