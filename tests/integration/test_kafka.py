@@ -5,10 +5,12 @@ outage, broker outages and a second consumer in the group."""
 
 import base64
 import json
+import os
 import re
 import time
 
 import pb
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 from events import consent_event
 from kafka import (JSON_HEADER, JSON_TOPIC, TOPIC, Feeder, Msg, kill9, log_count, stop, wait_for,
                    workload)
@@ -231,3 +233,36 @@ def test_rebalance_while_paused_for_max_inflight_does_not_stall(ks):
     ks.producer.flush()
     ks.wait_processed(msgs, timeout=45)
     ks.check_ledger(msgs)
+
+
+def test_checkpoints_are_published_to_the_checkpoint_topic(ks, kafka_mock, env):
+    """Signed checkpoints leave the database: each one the daemon stores is also produced to
+    [kafka] checkpoint_topic, byte for byte."""
+    key = os.path.join(env.dir, "checkpoint.key")
+    env.ctl.check("keygen", "consentd.local/ledger", "--out", key)
+    kafka_mock.command("topic consentd-checkpoints 1")
+    d = ks.start(kafka={"checkpoint_topic": "consentd-checkpoints"},
+                 overrides={"ledger": {"signing_key_file": key, "checkpoint_interval": "100ms"}})
+    msgs = []
+    for i in range(3):  # three rounds, so that several checkpoints are signed
+        batch = [Msg(TOPIC, j % 4, b"k%d" % j, pb.encode_event(consent_event()), None, None)
+                 for j in range(10)]
+        for m in batch:
+            ks.producer.send(m)
+        ks.producer.flush()
+        msgs += batch
+        ks.wait_processed(msgs, timeout=30)
+    wait_for("a checkpoint of the whole ledger", lambda: ks.env.sql(
+        "SELECT 1 FROM checkpoint WHERE tree_size = 30"), 15)
+    stored = {n for (n,) in ks.env.sql("SELECT note FROM checkpoint")}
+    c = ks.consumer()
+    c.assign([TopicPartition("consentd-checkpoints", 0, OFFSET_BEGINNING)])
+    published = set()
+    deadline = time.monotonic() + 30
+    while published != stored and time.monotonic() < deadline:
+        km = c.poll(0.5)
+        if km is not None and not km.error():
+            published.add(km.value().decode())
+    assert published == stored, "%d stored, %d published" % (len(stored), len(published))
+    assert any(n.splitlines()[:2] == ["consentd.local/ledger", "30"] for n in published)
+    stop(d)
