@@ -257,18 +257,31 @@ static const struct field notice_fields[] = {
 	{ "content_sha256", parse_sha256, offsetof(Consentd__V1__Notice, content_sha256), NULL },
 };
 
+/* A JSON object into a new sub-message (*out is set whenever it was allocated, even if parsing
+ * then fails, so that its parent frees it). */
+static int parse_child(const json_t *v, const ProtobufCMessageDescriptor *desc,
+		       const struct field *fields, size_t n, const char *path, struct event_error *err,
+		       void **out)
+{
+	if (!json_is_object(v))
+		return wrong_type(path, "an object", err);
+	*out = malloc(desc->sizeof_message);
+	if (!*out)
+		return no_memory(path, err);
+	protobuf_c_message_init(desc, *out);
+	return parse_object(v, fields, n, *out, path, err);
+}
+
 static int parse_notice(const struct field *f, const json_t *v, void *msg, const char *path,
 			struct event_error *err)
 {
 	Consentd__V1__ConsentChange *c = msg;
+	void *child = NULL;
+	int rc = parse_child(v, &consentd__v1__notice__descriptor, notice_fields,
+			     ARRAY_SIZE(notice_fields), path, err, &child);
 
-	if (!json_is_object(v))
-		return wrong_type(path, "an object", err);
-	c->notice = malloc(sizeof(*c->notice));
-	if (!c->notice)
-		return no_memory(path, err);
-	consentd__v1__notice__init(c->notice);
-	return parse_object(v, notice_fields, ARRAY_SIZE(notice_fields), c->notice, path, err);
+	c->notice = child;
+	return rc;
 }
 
 static const struct field consent_fields[] = {
@@ -304,35 +317,36 @@ static int parse_consent(const struct field *f, const json_t *v, void *msg, cons
 			 struct event_error *err)
 {
 	Consentd__V1__Event *ev = msg;
+	void *child = NULL;
+	int rc;
 
 	if (ev->body_case != CONSENTD__V1__EVENT__BODY__NOT_SET)
 		return both_bodies(err);
-	if (!json_is_object(v))
-		return wrong_type(path, "an object", err);
-	ev->consent = malloc(sizeof(*ev->consent));
-	if (!ev->consent)
-		return no_memory(path, err);
-	consentd__v1__consent_change__init(ev->consent);
-	ev->body_case = CONSENTD__V1__EVENT__BODY_CONSENT;
-	return parse_object(v, consent_fields, ARRAY_SIZE(consent_fields), ev->consent, path, err);
+	rc = parse_child(v, &consentd__v1__consent_change__descriptor, consent_fields,
+			 ARRAY_SIZE(consent_fields), path, err, &child);
+	if (child) {
+		ev->consent = child;
+		ev->body_case = CONSENTD__V1__EVENT__BODY_CONSENT;
+	}
+	return rc;
 }
 
 static int parse_data_rights(const struct field *f, const json_t *v, void *msg, const char *path,
 			     struct event_error *err)
 {
 	Consentd__V1__Event *ev = msg;
+	void *child = NULL;
+	int rc;
 
 	if (ev->body_case != CONSENTD__V1__EVENT__BODY__NOT_SET)
 		return both_bodies(err);
-	if (!json_is_object(v))
-		return wrong_type(path, "an object", err);
-	ev->data_rights = malloc(sizeof(*ev->data_rights));
-	if (!ev->data_rights)
-		return no_memory(path, err);
-	consentd__v1__data_rights_event__init(ev->data_rights);
-	ev->body_case = CONSENTD__V1__EVENT__BODY_DATA_RIGHTS;
-	return parse_object(v, data_rights_fields, ARRAY_SIZE(data_rights_fields), ev->data_rights,
-			    path, err);
+	rc = parse_child(v, &consentd__v1__data_rights_event__descriptor, data_rights_fields,
+			 ARRAY_SIZE(data_rights_fields), path, err, &child);
+	if (child) {
+		ev->data_rights = child;
+		ev->body_case = CONSENTD__V1__EVENT__BODY_DATA_RIGHTS;
+	}
+	return rc;
 }
 
 static const struct field subject_fields[] = {
@@ -346,14 +360,12 @@ static int parse_subject(const struct field *f, const json_t *v, void *msg, cons
 			 struct event_error *err)
 {
 	Consentd__V1__Event *ev = msg;
+	void *child = NULL;
+	int rc = parse_child(v, &consentd__v1__subject__descriptor, subject_fields,
+			     ARRAY_SIZE(subject_fields), path, err, &child);
 
-	if (!json_is_object(v))
-		return wrong_type(path, "an object", err);
-	ev->subject = malloc(sizeof(*ev->subject));
-	if (!ev->subject)
-		return no_memory(path, err);
-	consentd__v1__subject__init(ev->subject);
-	return parse_object(v, subject_fields, ARRAY_SIZE(subject_fields), ev->subject, path, err);
+	ev->subject = child;
+	return rc;
 }
 
 static const struct field event_fields[] = {
