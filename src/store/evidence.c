@@ -54,10 +54,12 @@ int store_fetch_nodes(PGconn *c, const struct merkle_node_ref *refs, size_t n,
 	node_arrays(refs, n, &levels, &idxs);
 	params[0] = (const char *)levels.data;
 	params[1] = (const char *)idxs.data;
-	r = PQexecParams(c, "SELECT coalesce(a.leaf_hash, m.hash) "
+	/* Each node is looked up in the one index that holds it: leaves in audit_log's, the rest in
+	 * merkle_node's. */
+	r = PQexecParams(c, "SELECT (SELECT CASE WHEN q.level = 0 "
+			    "  THEN (SELECT leaf_hash FROM audit_log WHERE seq = q.idx + 1) "
+			    "  ELSE (SELECT hash FROM merkle_node WHERE level = q.level AND idx = q.idx) END) "
 			    "FROM unnest($1::int[], $2::bigint[]) WITH ORDINALITY AS q(level, idx, ord) "
-			    "LEFT JOIN audit_log a ON q.level = 0 AND a.seq = q.idx + 1 "
-			    "LEFT JOIN merkle_node m ON q.level > 0 AND m.level = q.level AND m.idx = q.idx "
 			    "ORDER BY q.ord", 2, NULL, params, NULL, NULL, 1);
 	buf_free(&levels);
 	buf_free(&idxs);
