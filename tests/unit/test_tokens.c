@@ -135,7 +135,7 @@ START_TEST(test_scopes_parse_invalid)
 	}
 	/* too long to be any scope list: refused, not silently truncated */
 	memset(longer, 0, sizeof(longer));
-	while (strlen(longer) + 6 < sizeof(longer) - 1)
+	while (strlen(longer) + sizeof("read,") + sizeof("write") <= sizeof(longer))
 		strcat(longer, "read,");
 	strcat(longer, "write");
 	{
