@@ -136,6 +136,10 @@ static int check_header(Consentd__V1__Event *ev, const struct event_policy *pol,
 		return fail(err, "invalid_value", "event_id", "not a UUID (8-4-4-4-12 hex digits)");
 	if (ev->occurred_at == 0)
 		return fail(err, "missing_field", "occurred_at", "required");
+	/* Protobuf input can carry any int64; only what RFC 3339 can write back is accepted. */
+	if (ev->occurred_at < RFC3339_MIN_US || ev->occurred_at > RFC3339_MAX_US)
+		return fail(err, "invalid_value", "occurred_at",
+			    "outside 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z");
 	if (__builtin_sub_overflow(ev->occurred_at, now, &ahead) ||
 	    ahead > pol->max_future_skew_us) {
 		event_error_set(err, 422, "occurred_at_in_future", "occurred_at",

@@ -117,7 +117,11 @@ int rfc3339_parse(const char *s, int64_t *out_us)
 	if (se == 60)
 		se = 59; /* a leap second is recorded as the last representable second */
 	int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
-	*out_us = secs * 1000000 + frac;
+	int64_t us = secs * 1000000 + frac;
+
+	if (us < RFC3339_MIN_US || us > RFC3339_MAX_US)
+		return -EINVAL;
+	*out_us = us;
 	return 0;
 }
 

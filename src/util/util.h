@@ -38,7 +38,11 @@ int b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap);
 
 /* Microseconds since the Unix epoch. */
 int64_t now_us(void);
-/* RFC 3339 date-time ("2026-11-28T10:15:00Z", "...T10:15:00.123+01:00"); -EINVAL if not one. */
+/* The instants RFC 3339 can write in UTC: 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z. */
+#define RFC3339_MIN_US (-62167219200LL * 1000000)
+#define RFC3339_MAX_US (253402300800LL * 1000000 - 1)
+/* RFC 3339 date-time ("2026-11-28T10:15:00Z", "...T10:15:00.123+01:00"); -EINVAL if not one, or
+ * if its offset puts it outside RFC3339_MIN_US..RFC3339_MAX_US (it could not be written back). */
 int rfc3339_parse(const char *s, int64_t *out_us);
 /* Formats as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (fraction only when non-zero); out >= 32 bytes. */
 void rfc3339_format(int64_t us, char *out, size_t outlen);

@@ -422,6 +422,23 @@ START_TEST(test_occurred_at_missing)
 }
 END_TEST
 
+/* Protobuf input carries any int64: what RFC 3339 cannot write back is refused (found by
+ * tests/fuzz: it made JSON views like "-001-12-31T23:59:00Z"). */
+START_TEST(test_occurred_at_outside_rfc3339)
+{
+	Consentd__V1__Event *ev = from_json(load(CONSENT));
+
+	ev->occurred_at = RFC3339_MIN_US - 1;
+	reject_event(ev, &policy, "invalid_value", "occurred_at");
+	ev = from_json(load(CONSENT));
+	ev->occurred_at = INT64_MIN;
+	reject_event(ev, &policy, "invalid_value", "occurred_at");
+	ev = from_json(load(CONSENT));
+	ev->occurred_at = RFC3339_MIN_US;
+	event_release(valid_event(ev, &policy));
+}
+END_TEST
+
 START_TEST(test_occurred_at_skew_boundary)
 {
 	struct event_error err = { 0 };
@@ -874,6 +891,7 @@ static Suite *event_suite(void)
 	tcase_add_test(rules, test_event_id_rules);
 	tcase_add_test(rules, test_occurred_at_missing);
 	tcase_add_test(rules, test_occurred_at_skew_boundary);
+	tcase_add_test(rules, test_occurred_at_outside_rfc3339);
 	tcase_add_test(rules, test_subject_missing_or_empty);
 	tcase_add_test(rules, test_subject_email_rules);
 	tcase_add_test(rules, test_subject_identifier_rules);

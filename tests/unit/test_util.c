@@ -250,11 +250,18 @@ START_TEST(rfc3339_invalid)
 		"26-11-28T10:15:00Z",
 		"2026/11/28T10:15:00Z",
 		"+2026-11-28T10:15:00Z",
+		"0000-01-01T00:00:00+00:01", /* before year 0000 once the offset is applied */
+		"9999-12-31T23:59:59-00:01", /* after year 9999 once the offset is applied */
 	};
 	int64_t us;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		ck_assert_msg(rfc3339_parse(bad[i], &us) == -EINVAL, "accepted \"%s\"", bad[i]);
+	/* the extremes themselves are fine */
+	ck_assert_int_eq(rfc3339_parse("0000-01-01T00:00:00Z", &us), 0);
+	ck_assert_int_eq(us, RFC3339_MIN_US);
+	ck_assert_int_eq(rfc3339_parse("9999-12-31T23:59:59.999999Z", &us), 0);
+	ck_assert_int_eq(us, RFC3339_MAX_US);
 }
 END_TEST
 
