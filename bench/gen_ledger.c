@@ -36,6 +36,7 @@ struct options {
 	const char *origin;
 	const char *verifier_out;
 	int64_t checkpoint_interval_ms;
+	const char *prefix; /* of the result keys */
 };
 
 struct batch {
@@ -65,7 +66,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: gen_ledger --conninfo CONNINFO --entries N [--batch 10000] [--seed S]\n"
 		"                  [--subjects 1000000] [--origin NAME] [--verifier-out FILE]\n"
-		"                  [--checkpoint-interval-ms 1000]\n"
+		"                  [--checkpoint-interval-ms 1000] [--prefix gen]\n"
 		"Appends N synthetic events to a migrated consentd database with the daemon's own\n"
 		"encoding and append transaction; prints `result` lines (see bench/stats.h).\n");
 }
@@ -288,18 +289,25 @@ static int write_verifier(const struct note_signer *s, const char *path)
 
 static void report(const struct gen *g, uint64_t appended, int64_t elapsed_ns, struct stats *lat)
 {
+	const char *p = g->opt->prefix;
 	double secs = (double)elapsed_ns / 1e9;
+	char k[128];
 
-	bench_result("gen.entries", (double)appended, "entries", "entries generated");
-	bench_result("gen.batch", (double)g->opt->batch, "entries",
+#define KEY(name) (snprintf(k, sizeof(k), "%s.%s", p, name), k)
+	bench_result(KEY("entries"), (double)appended, "entries", "entries generated");
+	bench_result(KEY("batch"), (double)g->opt->batch, "entries",
 		     "entries per append transaction");
-	bench_result("gen.seconds", secs, "s", "generation wall time");
-	bench_result("gen.rows_per_s", (double)appended / secs, "rows/s",
+	bench_result(KEY("seconds"), secs, "s", "generation wall time");
+	bench_result(KEY("rows_per_s"), (double)appended / secs, "rows/s",
 		     "generation rate (audit_log rows, via store_append)");
-	bench_result("gen.prepare_us",
+	bench_result(KEY("prepare_us"),
 		     appended ? (double)g->prepare_ns / 1e3 / (double)appended : 0, "us",
 		     "decode+validate+pseudonymize+encode per event (producer thread)");
-	bench_result_latency("gen.append", lat, "store_append per batch");
+	bench_result(KEY("append_mean_us"),
+		     lat->n ? (double)lat->sum / 1e3 / (double)lat->n : 0, "us",
+		     "store_append per batch, mean");
+	bench_result_latency(KEY("append"), lat, "store_append per batch");
+#undef KEY
 }
 
 static int generate(const struct options *opt, PGconn *c, const struct note_signer *signer)
@@ -351,6 +359,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		{ "origin", required_argument, NULL, 'o' },
 		{ "verifier-out", required_argument, NULL, 'v' },
 		{ "checkpoint-interval-ms", required_argument, NULL, 'i' },
+		{ "prefix", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -382,6 +391,9 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		case 'i':
 			opt->checkpoint_interval_ms = strtoll(optarg, NULL, 10);
 			break;
+		case 'p':
+			opt->prefix = optarg;
+			break;
 		default:
 			return o == 'h' ? 1 : -EINVAL;
 		}
@@ -399,6 +411,7 @@ int main(int argc, char **argv)
 		.subjects = 1000000,
 		.origin = "bench.consentd.example/ledger",
 		.checkpoint_interval_ms = 1000, /* the daemon's default */
+		.prefix = "gen",
 	};
 	struct note_signer *signer = NULL;
 	PGconn *c = NULL;

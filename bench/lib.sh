@@ -52,6 +52,51 @@ bench_tool() {
 	rm -f "$out"
 }
 
+# Long-running helpers (servers, consentd, the Kafka mock) started by the suites: run.sh's EXIT
+# trap ends whatever is still registered here.
+BENCH_BG_PIDS=()
+
+# bench_bg_add PID / bench_bg_forget PID
+bench_bg_add() {
+	BENCH_BG_PIDS+=("$1")
+}
+
+bench_bg_forget() {
+	local p keep=()
+	for p in "${BENCH_BG_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	BENCH_BG_PIDS=("${keep[@]}")
+}
+
+# bench_bg_stop PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 30); returns the
+# process's exit status (that of the kill, if it came to that).
+bench_bg_stop() {
+	local pid=$1 limit=${2:-30} i=0 rc=0
+	kill -TERM "$pid" 2>/dev/null || true
+	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt $((limit * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		bench_log "process $pid still running ${limit} s after SIGTERM: killed"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	bench_bg_forget "$pid"
+	return "$rc"
+}
+
+# bench_bg_stop_all: the EXIT trap's part. Newest first (consentd before the Kafka mock it
+# consumes from), each killed if it has not exited 15 s after SIGTERM.
+bench_bg_stop_all() {
+	local i
+	for ((i = ${#BENCH_BG_PIDS[@]} - 1; i >= 0; i--)); do
+		bench_bg_stop "${BENCH_BG_PIDS[i]}" 15 || true
+	done
+	BENCH_BG_PIDS=()
+}
+
 # bench_time VAR CMD...: runs CMD, sets VAR to its wall time in seconds; fails if CMD fails.
 bench_time() {
 	local __var=$1 t0 t1 rc=0
@@ -107,6 +152,10 @@ pg_setup() {
 	[ "$shared_mb" -gt 4096 ] && shared_mb=4096
 	PG_SETTINGS="fsync=on synchronous_commit=on full_page_writes=on shared_buffers=${shared_mb}MB"
 	PG_SETTINGS="$PG_SETTINGS max_wal_size=8GB checkpoint_timeout=15min maintenance_work_mem=512MB"
+	# The throughput suites read per-statement times of the daemon's transactions.
+	if [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
+		PG_SETTINGS="$PG_SETTINGS shared_preload_libraries=pg_stat_statements"
+	fi
 	cat >>"$PG_DATA/postgresql.conf" <<EOF
 
 # consentd benchmark (bench/lib.sh): durable as in production (fsync, synchronous_commit and
@@ -127,6 +176,13 @@ log_line_prefix = '%m [%p] %a '
 session_preload_libraries = 'auto_explain'
 auto_explain.log_min_duration = '10s'
 EOF
+	if [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
+		cat >>"$PG_DATA/postgresql.conf" <<EOF
+# Statement times for the throughput suites (bench/suite_throughput.sh).
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track_utility = on
+EOF
+	fi
 	bench_meta pg_settings "$PG_SETTINGS"
 	bench_meta pg_version "$("$PG_BINDIR/postgres" --version)"
 	bench_meta pg_datadir_fs "$(df -PT "$base" | awk 'NR == 2 { print $2 " on " $1 }')"

@@ -168,11 +168,300 @@ class Report:
         return "### Ratios (same run)\n\n" + table(["ratio", "value"], rows)
 
 
+class Throughput:
+    """The throughput suites of issue 6 (bench/suite_throughput.sh): sink, http, kafka, diy,
+    chain; then the ratios between them, every one from figures of the same run."""
+
+    SINKS = (("copy", 100), ("copy", 1000), ("insert", 100), ("insert", 1000))
+
+    def __init__(self, meta, res):
+        self.meta, self.res = meta, res
+
+    def v(self, key):
+        r = self.res.get(key)
+        return r[0] if r else None
+
+    @staticmethod
+    def sink_label(mode, batch):
+        return ("binary COPY" if mode == "copy" else "pipelined prepared INSERT") + \
+            f", {batch:,} rows per transaction"
+
+    def best_sink(self):
+        best = None
+        for mode, batch in self.SINKS:
+            r = self.v(f"sink.{mode}.{batch}.rows_per_s")
+            if r and (best is None or r > best[0]):
+                best = (r, self.sink_label(mode, batch))
+        return best
+
+    def settings(self):
+        m = self.meta
+        if "connections" not in m:
+            return None
+        parts = [f"{m['connections']} HTTP connections ({m.get('wrk', 'wrk')}, "
+                 f"{m.get('wrk_threads', '?')} threads, {m.get('http_seconds', '?')} s per run)",
+                 f"latency runs {m.get('latency_seconds', '?')} s open loop",
+                 f"sink {int(m.get('sink_rows', 0)):,} rows per variant",
+                 f"Kafka {int(m.get('kafka_events', 0)):,} events, "
+                 f"{m.get('kafka_partitions', '?')} partitions, {m.get('kafka_brokers', '?')} mock "
+                 f"brokers, backlog <= {int(m.get('kafka_partition_backlog', 0)):,} per partition "
+                 f"and {int(m.get('kafka_backlog', 0)):,} in all",
+                 f"DIY {m['connections']} clients for {m.get('diy_seconds', '?')} s"]
+        return "- throughput settings: " + "; ".join(parts)
+
+    def sink(self):
+        rows = []
+        for mode, batch in self.SINKS:
+            k = f"sink.{mode}.{batch}"
+            if self.v(k + ".rows_per_s") is None:
+                continue
+            rows.append([self.sink_label(mode, batch), num(self.v(k + ".rows")),
+                         num(self.v(k + ".seconds"), 2), num(self.v(k + ".rows_per_s")),
+                         f"{num(self.v(k + '.txn.p50') / 1e3, 1)} / "
+                         f"{num(self.v(k + '.txn.p99') / 1e3, 1)}"])
+        k = "sink.copy3.1000"
+        if self.v(k + ".rows_per_s") is not None:
+            rows.append(["for reference, not the raw sink: binary COPY into copies of audit_log, "
+                         "subject_entry and merkle_node (the ledger's rows of 1,000 events per "
+                         "transaction)", num(self.v(k + ".rows")), num(self.v(k + ".seconds"), 2),
+                         num(self.v(k + ".rows_per_s")),
+                         f"{num(self.v(k + '.txn.p50') / 1e3, 1)} / "
+                         f"{num(self.v(k + '.txn.p99') / 1e3, 1)}"])
+        if not rows:
+            return None
+        eb = next((self.v(f"sink.{m}.{b}.entry_bytes") for m, b in self.SINKS
+                   if self.v(f"sink.{m}.{b}.entry_bytes")), None)
+        return (f"### Sink limit: audit_log rows into an identical table without triggers "
+                f"(one connection; entries of {num(eb)} bytes on average)\n\n"
+                + table(["method", "rows", "s", "rows/s", "transaction p50 / p99 ms"], rows))
+
+    def http(self):
+        rows = []
+        for key, label in (("http.bare", "bare evhttp answering 202 (bare_http)"),
+                           ("http.single", "consentd, 1 event per request"),
+                           ("http.batch", "consentd, 100 events per request")):
+            if self.v(key + ".requests_per_s") is None:
+                continue
+            txns, events = self.v(key + ".db.txns"), self.v(key + ".db_events")
+            rows.append([label, num(self.v(key + ".requests_per_s")),
+                         num(self.v(key + ".events_per_s")),
+                         num((self.v(key + ".non2xx") or 0) + (self.v(key + ".socket_errors") or 0)),
+                         num(self.v(key + ".wrk_p50") / 1e3, 1) + " / "
+                         + num(self.v(key + ".wrk_p99") / 1e3, 1),
+                         num(events / txns, 1) if txns and events else "n/a"])
+        if not rows:
+            return None
+        return ("### HTTP: wrk, closed loop, POST /v1/events with fresh event_ids\n\n"
+                + table(["server and load", "requests/s", "events/s", "errors", "wrk p50 / p99 ms",
+                         "events per transaction"], rows))
+
+    def kafka(self):
+        n = self.v("kafka.events")
+        if n is None:
+            return None
+        rows = [["events produced while consentd consumed", num(n), "events"],
+                ["first produce to the last event in audit_log", num(self.v("kafka.seconds"), 1), "s"],
+                ["consentd over Kafka", num(self.v("kafka.events_per_s")), "events/s"],
+                ["first produce to the last message acknowledged by the mock (paced by the backlog "
+                 "bound)", num(self.v("kafka.produce_seconds"), 1), "s"],
+                ["backlog of a partition past the committed offset: bound / largest seen",
+                 f"{num(self.v('kafka.max_partition_backlog'))} / "
+                 f"{num(self.v('kafka.partition_backlog_seen'))}", "events"],
+                ["backlog in all, produced - appended: bound / largest seen",
+                 f"{num(self.v('kafka.max_backlog'))} / {num(self.v('kafka.backlog_seen'))}", "events"],
+                ["append transactions / events per transaction",
+                 f"{num(self.v('kafka.db.txns'))} / "
+                 f"{num(n / self.v('kafka.db.txns'), 1) if self.v('kafka.db.txns') else 'n/a'}", ""],
+                ["rejected events", num(self.v("kafka.rejected")), "events"]]
+        return ("### consentd over Kafka (librdkafka mock cluster, produced while consumed)\n\n"
+                + table(["figure", "value", "unit"], rows))
+
+    def transactions(self):
+        parts = ("lock_head", "lookup", "copy_audit_log", "copy_subject_entry", "copy_merkle_node",
+                 "move_head")
+        rows = []
+        for key, label, secs_key, events_key in (
+                ("http.single", "HTTP, 1 event per request", "http.single.seconds", "http.single.db_events"),
+                ("http.batch", "HTTP, 100 events per request", "http.batch.seconds", "http.batch.db_events"),
+                ("kafka", "Kafka", "kafka.seconds", "kafka.events")):
+            txns = self.v(key + ".db.txns")
+            if not txns:
+                continue
+            wall = self.v(secs_key) * 1e3 / txns
+            stmts = [self.v(f"{key}.db.{p}") or 0 for p in parts]
+            rows.append([label, num(self.v(events_key) / txns, 1), num(wall, 2)]
+                        + [num(x, 2) for x in stmts] + [num(wall - sum(stmts), 2)])
+        if not rows:
+            return None
+        return ("### Where an append transaction's time goes (pg_stat_statements, ms per transaction;"
+                " the rest is round trips, the commit's WAL flush and consentd's own work)\n\n"
+                + table(["load", "events/txn", "wall ms/txn", "lock head", "event_id lookup",
+                         "COPY audit_log", "COPY subject_entry", "COPY merkle_node", "move head",
+                         "rest"], rows))
+
+    def cpu(self):
+        rows = []
+        for key, label, events in (("http.single", "HTTP, 1 event per request", "http.single.db_events"),
+                                   ("http.batch", "HTTP, 100 events per request", "http.batch.db_events"),
+                                   ("kafka", "Kafka", "kafka.events")):
+            if self.v(key + ".cpu.consentd_us") is None:
+                continue
+            rows.append([label, num(self.v(events)), num(self.v(key + ".cpu.consentd_us"), 1),
+                         num(self.v(key + ".cpu.backend_us"), 1),
+                         num(self.v(key + ".cpu.machine_busy"), 2)])
+        if not rows:
+            return None
+        return ("### CPU time per event during each consentd measurement (/proc; consentd is "
+                "its process, all threads; the backend is its writer's PostgreSQL process)\n\n"
+                + table(["load", "events", "consentd µs/event", "writer backend µs/event",
+                         "busy cores, whole machine"], rows))
+
+    def latency(self):
+        rows = []
+        for key, label in (("http.single.latency", "consentd, 1 event per request"),
+                           ("http.batch.latency", "consentd, 100 events per request")):
+            if self.v(key + ".p50") is None:
+                continue
+            ms = lambda q: num(self.v(f"{key}.{q}") / 1e3, 2)
+            rows.append([label, num(self.v(key + ".rate")),
+                         num(self.v(key + ".rate") * self.v(key + ".events_per_request")),
+                         num(self.v(key + ".achieved_rps")), ms("p50"), ms("p99"), ms("p999"),
+                         ms("max"), f"{ms('sent.p50')} / {ms('sent.p99')}",
+                         num((self.v(key + ".errors") or 0) + (self.v(key + ".non2xx") or 0)
+                             + (self.v(key + ".unanswered") or 0))])
+        if not rows:
+            return None
+        return ("### Ack latency at half the measured maximum (open loop, loadgen; from each "
+                "request's scheduled time to its answer)\n\n"
+                + table(["load", "requests/s", "events/s", "achieved req/s", "p50 ms", "p99 ms",
+                         "p99.9 ms", "max ms", "write-to-answer p50 / p99 ms", "errors"], rows))
+
+    def diy(self):
+        if self.v("diy.rows_per_s") is None:
+            return None
+        rows = [["rows inserted / timed window",
+                 f"{num(self.v('diy.rows'))} / {num(self.v('diy.seconds'), 1)} s", ""],
+                ["trigger-chained INSERT, autocommit", num(self.v("diy.rows_per_s")), "rows/s"],
+                ["one INSERT (commit included) p50 / p99",
+                 f"{num(self.v('diy.insert.p50') / 1e3, 1)} / {num(self.v('diy.insert.p99') / 1e3, 1)}",
+                 "ms"]]
+        return (f"### Do-it-yourself baseline: one INSERT per event, {num(self.v('diy.clients'))} "
+                "clients, hash chain in a trigger under a row lock (pgcrypto)\n\n"
+                + table(["figure", "value", "unit"], rows))
+
+    def chain_estimate(self):
+        """(per-event store_append µs, chain µs of the three steps, chain µs without encode)"""
+        n, secs = self.v("chaincost.gen.entries"), self.v("chaincost.gen.seconds")
+        enc, leaf, front = (self.v("chaincost.encode_ns"), self.v("chaincost.leaf_ns"),
+                            self.v("chaincost.frontier_ns"))
+        if not n or not secs or enc is None:
+            return None
+        return secs * 1e6 / n, (enc + leaf + front) / 1e3, (leaf + front) / 1e3
+
+    def chain(self):
+        est = self.chain_estimate()
+        if est is None:
+            return None
+        per_event, chain3, chain2 = est
+        rows = [["store_append, whole path per event (gen_ledger, batches of "
+                 f"{num(self.v('chaincost.gen.batch'))}, {num(self.v('chaincost.gen.entries'))} "
+                 f"entries at {num(self.v('chaincost.gen.rows_per_s'))} rows/s; wall time / entries)",
+                 num(per_event, 2), "1.000"],
+                ["ledger_entry_encode", num(self.v("chaincost.encode_ns") / 1e3, 3),
+                 f"{self.v('chaincost.encode_ns') / 1e3 / per_event:.4f}"],
+                ["ledger_leaf_hash", num(self.v("chaincost.leaf_ns") / 1e3, 3),
+                 f"{self.v('chaincost.leaf_ns') / 1e3 / per_event:.4f}"],
+                ["merkle_frontier_append (+ merkle_node rows)", num(self.v("chaincost.frontier_ns") / 1e3, 3),
+                 f"{self.v('chaincost.frontier_ns') / 1e3 / per_event:.4f}"],
+                ["the three, summed", num(chain3, 3), f"{chain3 / per_event:.4f}"],
+                ["the three per event in store_append's order (cross-check)",
+                 num(self.v("chaincost.together_ns") / 1e3, 3),
+                 f"{self.v('chaincost.together_ns') / 1e3 / per_event:.4f}"]]
+        return ("### Chain cost per event (in process, bench_chaincost; against store_append's "
+                "per-event time in the same run)\n\n"
+                + table(["step", "µs per event", "share of store_append"], rows))
+
+    def rss(self):
+        rows = []
+        for name, label in (("consentd-http", "consentd, after every HTTP load"),
+                            ("consentd-kafka", f"consentd, after {num(self.v('kafka.events'))} "
+                             "Kafka events")):
+            hwm = self.v(f"rss.{name}.vmhwm_kb")
+            if hwm is not None:
+                rows.append([label, num(hwm / 1024, 1), num(self.v(f"rss.{name}.vmrss_kb") / 1024, 1)])
+        if not rows:
+            return None
+        return ("### Memory (from /proc/<pid>/status)\n\n"
+                + table(["process", "peak RSS (VmHWM) MB", "RSS at the end MB"], rows))
+
+    def ratios(self):
+        rows = []
+        best = self.best_sink()
+        sink = best[0] if best else None
+        sink_label = best[1] if best else ""
+
+        def add(label, a, b, target, digits=3):
+            if a is not None and b:
+                rows.append([label, f"{a / b:.{digits}f}", target])
+
+        add(f"consentd over Kafka ÷ raw sink ({sink_label}), events/s",
+            self.v("kafka.events_per_s"), sink, "≥ 0.6 (stretch 0.8)")
+        add(f"consentd HTTP, 100 events per request ÷ raw sink ({sink_label}), events/s",
+            self.v("http.batch.events_per_s"), sink, "≥ 0.6")
+        add("consentd HTTP, 1 event per request ÷ bare evhttp, requests/s",
+            self.v("http.single.requests_per_s"), self.v("http.bare.requests_per_s"),
+            "≥ 0.3 (stretch 0.5)")
+        add("consentd HTTP, 1 event per request ÷ DIY trigger baseline, events/s",
+            self.v("http.single.events_per_s"), self.v("diy.rows_per_s"), "≥ 5", 2)
+        add("consentd HTTP, 100 events per request ÷ DIY trigger baseline, events/s",
+            self.v("http.batch.events_per_s"), self.v("diy.rows_per_s"), "≥ 5", 2)
+        add("consentd over Kafka ÷ DIY trigger baseline, events/s",
+            self.v("kafka.events_per_s"), self.v("diy.rows_per_s"), "≥ 5", 2)
+        est = self.chain_estimate()
+        if est:
+            per_event, chain3, chain2 = est
+            rows.append(["chain on ÷ chain off, estimate: 1 − (encode + leaf hash + Merkle) ÷ "
+                         "store_append per event", f"{1 - chain3 / per_event:.3f}", "≥ 0.95"])
+            rows.append(["chain on ÷ chain off, estimate without the entry encoding: "
+                         "1 − (leaf hash + Merkle) ÷ store_append per event",
+                         f"{1 - chain2 / per_event:.3f}", "≥ 0.95"])
+        three = self.v("sink.copy3.1000.rows_per_s")
+        add(f"for reading the two above: store_append alone, no ingest (gen_ledger, batches of "
+            f"1,000) ÷ raw sink ({sink_label})", self.v("chaincost.gen.rows_per_s"), sink, "—")
+        add(f"for reading the two above: COPY into the ledger's three tables ÷ raw sink "
+            f"({sink_label})", three, sink, "—")
+        add("for reading the two above: consentd over Kafka ÷ COPY into the ledger's three tables",
+            self.v("kafka.events_per_s"), three, "—")
+        p99 = self.v("http.single.latency.p99")
+        if p99 is not None:
+            rows.append(["p99 ack latency at half the maximum, 1 event per request (ms)",
+                         f"{p99 / 1e3:.1f}", "< 20"])
+        hwm = [self.v(f"rss.{n}.vmhwm_kb") for n in ("consentd-http", "consentd-kafka")]
+        hwm = [h for h in hwm if h is not None]
+        if hwm:
+            rows.append(["consentd peak RSS, largest of the runs (MB)", f"{max(hwm) / 1024:.1f}",
+                         "< 100"])
+        if not rows:
+            return None
+        return ("### Throughput ratios (same run; targets from issue 6)\n\n"
+                + table(["ratio", "value", "target"], rows))
+
+    def sections(self):
+        return [p for p in (self.sink(), self.http(), self.kafka(), self.transactions(),
+                            self.cpu(), self.latency(), self.diy(), self.chain(), self.rss(), self.ratios()) if p]
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: report.py RESULTS_TSV")
-    r = Report(*load(sys.argv[1]))
-    parts = [r.header()] + [p for p in (r.generation(), r.verify(), r.proofs(), r.ratios()) if p]
+    meta, res = load(sys.argv[1])
+    r = Report(meta, res)
+    t = Throughput(meta, res)
+    head = r.header()
+    if t.settings():
+        head += "\n" + t.settings()
+    parts = [head] + [p for p in (r.generation(), r.verify(), r.proofs(), r.ratios()) if p]
+    parts += t.sections()
     print("\n\n".join(parts))
 
 

@@ -7,19 +7,37 @@
 #   BENCH_ENTRIES   ledger size for the proof suite (default 10000000; 200000 with BENCH_QUICK=1)
 #   BENCH_PROOFS    random proofs of each kind (default 2000; 500 with BENCH_QUICK=1)
 #   BENCH_QUICK=1   a quick run with the smaller defaults
-#   BENCH_SUITES    suites to run, space-separated (default "proof"; only "proof" exists yet)
+#   BENCH_SUITES    suites to run, separated by spaces or commas (default "proof"): proof, and
+#                   the throughput suites of issue 6: sink, http, kafka, diy, chain
+#                   (bench/suite_throughput.sh; BENCH_SUITES=sink,http,kafka,diy,chain)
 #   BENCH_BATCH     entries per append transaction in gen_ledger (default 10000)
 #   BENCH_BUILD_DIR build directory (default build-bench; set up as a release build if missing)
 #   BENCH_TMPDIR    where the cluster and the export go (default $TMPDIR or /var/tmp): a disk,
 #                   not tmpfs, for realistic fsync figures; needs about 1.3 KB per entry
 #   BENCH_OUT       where results and logs go (default $BENCH_BUILD_DIR/bench-results/<time>)
 #   BENCH_KEEP=1    keep the cluster's folder (it is stopped either way)
+# Throughput suites (defaults; BENCH_QUICK=1 shortens them):
+#   BENCH_CONNECTIONS   HTTP connections and DIY clients (64)
+#   BENCH_WRK_THREADS   wrk threads (2)
+#   BENCH_HTTP_SECONDS  each wrk measurement (20; quick 5)
+#   BENCH_LATENCY_SECONDS each open-loop latency measurement (15; quick 5)
+#   BENCH_SINK_ROWS     rows per sink measurement (300000; quick 50000)
+#   BENCH_KAFKA_EVENTS  events through Kafka (1000000; quick 100000)
+#   BENCH_KAFKA_PARTITIONS / BENCH_KAFKA_BROKERS  (4 / 3)
+#   BENCH_KAFKA_PARTITION_BACKLOG  events a partition may hold past consentd's committed offset
+#                       (8000; a mock partition keeps only ~5 MiB, some 16,000 of these events)
+#   BENCH_KAFKA_BACKLOG events produced but not yet in the ledger, all partitions (40000)
+#   BENCH_DIY_SECONDS   trigger baseline duration (20; quick 5)
+#   BENCH_CHAIN_ENTRIES gen_ledger entries for the per-event store_append time (200000; quick 50000)
+#   BENCH_CHAINCOST_ENTRIES events timed in process by bench_chaincost (100000; quick 20000)
+#   BENCH_PERF=1        also profile consentd under HTTP load (perf record -a, extra runs)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_DIR=$SRC/bench
 . "$BENCH_DIR/lib.sh"
 . "$BENCH_DIR/suite_proof.sh"
+. "$BENCH_DIR/suite_throughput.sh"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	BENCH_ENTRIES=${BENCH_ENTRIES:-200000}
@@ -29,6 +47,39 @@ else
 	BENCH_PROOFS=${BENCH_PROOFS:-2000}
 fi
 BENCH_SUITES=${BENCH_SUITES:-proof}
+BENCH_SUITES=${BENCH_SUITES//,/ }
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	BENCH_HTTP_SECONDS=${BENCH_HTTP_SECONDS:-5}
+	BENCH_LATENCY_SECONDS=${BENCH_LATENCY_SECONDS:-5}
+	BENCH_SINK_ROWS=${BENCH_SINK_ROWS:-50000}
+	BENCH_KAFKA_EVENTS=${BENCH_KAFKA_EVENTS:-100000}
+	BENCH_DIY_SECONDS=${BENCH_DIY_SECONDS:-5}
+	BENCH_CHAIN_ENTRIES=${BENCH_CHAIN_ENTRIES:-50000}
+	BENCH_CHAINCOST_ENTRIES=${BENCH_CHAINCOST_ENTRIES:-20000}
+fi
+BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-64}
+BENCH_WRK_THREADS=${BENCH_WRK_THREADS:-2}
+BENCH_HTTP_SECONDS=${BENCH_HTTP_SECONDS:-20}
+BENCH_LATENCY_SECONDS=${BENCH_LATENCY_SECONDS:-15}
+BENCH_SINK_ROWS=${BENCH_SINK_ROWS:-300000}
+BENCH_KAFKA_EVENTS=${BENCH_KAFKA_EVENTS:-1000000}
+BENCH_KAFKA_PARTITIONS=${BENCH_KAFKA_PARTITIONS:-4}
+BENCH_KAFKA_BROKERS=${BENCH_KAFKA_BROKERS:-3}
+BENCH_KAFKA_BACKLOG=${BENCH_KAFKA_BACKLOG:-40000}
+BENCH_KAFKA_PARTITION_BACKLOG=${BENCH_KAFKA_PARTITION_BACKLOG:-8000}
+BENCH_DIY_SECONDS=${BENCH_DIY_SECONDS:-20}
+BENCH_CHAIN_ENTRIES=${BENCH_CHAIN_ENTRIES:-200000}
+BENCH_CHAINCOST_ENTRIES=${BENCH_CHAINCOST_ENTRIES:-100000}
+# Suites other than proof: the throughput ones.
+has_suite() {
+	case " $BENCH_SUITES " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+THROUGHPUT=0
+for s in $BENCH_SUITES; do
+	[ "$s" = proof ] || THROUGHPUT=1
+done
+BENCH_PG_STATEMENTS=$THROUGHPUT
 BENCH_BATCH=${BENCH_BATCH:-10000}
 BUILD=${BENCH_BUILD_DIR:-$SRC/build-bench}
 case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
@@ -44,9 +95,17 @@ build() {
 		meson setup "$BUILD" "$SRC" -Dbuildtype=release >"$log" 2>&1 ||
 			bench_die "meson setup failed: $(tail -20 "$log")"
 	fi
-	bench_log "building consentctl and the bench tools in $BUILD"
-	meson compile -C "$BUILD" src/consentctl bench/gen_ledger bench/bench_proof bench/bench_chain \
-		>>"$log" 2>&1 || bench_die "build failed: $(tail -30 "$log")"
+	local targets=(src/consentctl bench/gen_ledger bench/bench_proof bench/bench_chain)
+	if [ "$THROUGHPUT" = 1 ]; then
+		targets+=(src/consentd bench/bench_sink bench/bench_diy bench/bench_chaincost bench/bare_http
+			bench/loadgen bench/kafka_produce)
+		has_suite kafka && targets+=(tests/kafka-mock)
+		has_suite http && { command -v wrk >/dev/null || bench_die "the http suite needs wrk (Debian package wrk)"; }
+	fi
+	bench_log "building ${targets[*]} in $BUILD"
+	# A build directory set up before a tool was added to bench/meson.build must regenerate first.
+	ninja -C "$BUILD" build.ninja >>"$log" 2>&1 || true
+	meson compile -C "$BUILD" "${targets[@]}" >>"$log" 2>&1 || bench_die "build failed: $(tail -30 "$log")"
 	mkdir -p "$BENCH_OUT"
 	mv "$log" "$BENCH_OUT/build.log"
 	: >"$BENCH_OUT/results.tsv"
@@ -65,12 +124,32 @@ machine() {
 	bench_meta proofs "$BENCH_PROOFS"
 	bench_meta batch "$BENCH_BATCH"
 	bench_meta commit "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	bench_meta suites "$BENCH_SUITES"
+	if [ "$THROUGHPUT" = 1 ]; then
+		bench_meta connections "$BENCH_CONNECTIONS"
+		bench_meta wrk_threads "$BENCH_WRK_THREADS"
+		bench_meta http_seconds "$BENCH_HTTP_SECONDS"
+		bench_meta latency_seconds "$BENCH_LATENCY_SECONDS"
+		bench_meta sink_rows "$BENCH_SINK_ROWS"
+		bench_meta kafka_events "$BENCH_KAFKA_EVENTS"
+		bench_meta kafka_partitions "$BENCH_KAFKA_PARTITIONS"
+		bench_meta kafka_brokers "$BENCH_KAFKA_BROKERS"
+		bench_meta kafka_backlog "$BENCH_KAFKA_BACKLOG"
+		bench_meta kafka_partition_backlog "$BENCH_KAFKA_PARTITION_BACKLOG"
+		bench_meta diy_seconds "$BENCH_DIY_SECONDS"
+		bench_meta chain_entries "$BENCH_CHAIN_ENTRIES"
+		command -v wrk >/dev/null && bench_meta wrk "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+	fi
 	# Other work on the machine skews every figure: say how busy it was.
 	bench_meta loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 check_space() {
-	local need_kb=$((BENCH_ENTRIES * 13 / 10 + 1048576)) avail_kb
+	local need_kb=1048576 avail_kb
+	has_suite proof && need_kb=$((need_kb + BENCH_ENTRIES * 13 / 10))
+	# Throughput: the largest database (Kafka's, about 1 KB per entry with its indexes) plus WAL
+	# between checkpoints.
+	[ "$THROUGHPUT" = 1 ] && need_kb=$((need_kb + BENCH_KAFKA_EVENTS * 2 + 4194304))
 	avail_kb=$(df -Pk "$TMP_PARENT" | awk 'NR == 2 { print $4 }')
 	[ "$avail_kb" -ge "$need_kb" ] ||
 		bench_die "$TMP_PARENT has $((avail_kb / 1024)) MB free, about $((need_kb / 1024)) MB needed (set BENCH_TMPDIR)"
@@ -83,6 +162,7 @@ cleanup() {
 		kill "$BENCH_CHILD" 2>/dev/null || true
 		wait "$BENCH_CHILD" 2>/dev/null || true
 	fi
+	bench_bg_stop_all
 	pg_stop immediate
 	if [ -n "${BENCH_TMP:-}" ]; then
 		if [ "${BENCH_KEEP:-0}" = 1 ]; then
