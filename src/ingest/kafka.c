@@ -13,6 +13,7 @@
 
 #define POLL_BURST 1000
 #define TICK_MS 200
+#define CLOSE_DEADLINE_MS 5000
 
 struct kpart {
 	char topic[256];
@@ -448,6 +449,37 @@ int kafka_ingest_publish(struct kafka_ingest *k, const char *topic, const void *
 	return e ? -EIO : 0;
 }
 
+/* Leaving the group needs the coordinator; with every broker gone a blocking close would never
+ * return. Close asynchronously and give up after CLOSE_DEADLINE_MS: the group then notices the
+ * member's departure by its session timeout, and nothing uncommitted was acknowledged. */
+static void close_consumer(rd_kafka_t *rk)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_error_t *error = rd_kafka_consumer_close_queue(rk, q);
+	int64_t deadline = now_us() + (int64_t)CLOSE_DEADLINE_MS * 1000;
+	rd_kafka_event_t *ev;
+
+	if (error) {
+		log_warn("kafka", "close: %s", rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+	}
+	while (!error && !rd_kafka_consumer_closed(rk) && now_us() < deadline) {
+		ev = rd_kafka_queue_poll(q, 100);
+		if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+			if (strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0)
+				rd_kafka_error_destroy(rd_kafka_incremental_unassign(
+					rk, rd_kafka_event_topic_partition_list(ev)));
+			else
+				rd_kafka_assign(rk, NULL);
+		}
+		rd_kafka_event_destroy(ev);
+	}
+	if (!rd_kafka_consumer_closed(rk))
+		log_warn("kafka", "left the group without the coordinator's answer (brokers unreachable)");
+	rd_kafka_queue_destroy(q);
+	rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
 /* Commit what is durable, leave the group (the others rebalance at once), flush the producer. */
 void kafka_ingest_free(struct kafka_ingest *k)
 {
@@ -460,11 +492,11 @@ void kafka_ingest_free(struct kafka_ingest *k)
 		rd_kafka_queue_destroy(k->queue);
 	}
 	if (k->consumer) {
-		e = rd_kafka_commit(k->consumer, NULL, 0);
+		/* Asynchronous: closing commits the stored offsets again and waits (bounded) for it. */
+		e = rd_kafka_commit(k->consumer, NULL, 1);
 		if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
 			log_warn("kafka", "final commit: %s", rd_kafka_err2str(e));
-		rd_kafka_consumer_close(k->consumer);
-		rd_kafka_destroy(k->consumer);
+		close_consumer(k->consumer);
 	}
 	if (k->producer) {
 		rd_kafka_flush(k->producer, 5000);

@@ -266,3 +266,21 @@ def test_checkpoints_are_published_to_the_checkpoint_topic(ks, kafka_mock, env):
     assert published == stored, "%d stored, %d published" % (len(stored), len(published))
     assert any(n.splitlines()[:2] == ["consentd.local/ledger", "30"] for n in published)
     stop(d)
+
+
+def test_sigterm_with_every_broker_gone_still_exits(ks, kafka_mock):
+    """Leaving the group needs a coordinator: with the whole cluster gone, shutdown must still
+    end (a blocking consumer close hung here for ever) and what was stored stays stored."""
+    d = ks.start(allow_errors=(r"kafka|rdkafka",))
+    msgs = [Msg(TOPIC, j % 4, b"k%d" % j, pb.encode_event(consent_event()), None, None)
+            for j in range(40)]
+    for m in msgs:
+        ks.producer.send(m)
+    ks.producer.flush()
+    ks.wait_processed(msgs, timeout=30)
+    kafka_mock.close()  # every broker and the group coordinator disappear
+    started = time.monotonic()
+    stop(d)  # exit 0 within the harness's stop timeout, or the test fails
+    assert time.monotonic() - started < 15
+    assert ks.counts() == (40, 0)
+    ks.verify()
