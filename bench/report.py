@@ -306,14 +306,19 @@ class Throughput:
                                    ("kafka", "Kafka", "kafka.events")):
             if self.v(key + ".cpu.consentd_us") is None:
                 continue
+            def busy(who):
+                c, w = self.v(f"{key}.sched.{who}_cpu"), self.v(f"{key}.sched.{who}_wait")
+                return "n/a" if c is None else f"{100 * c:.0f}% / {100 * w:.0f}%"
             rows.append([label, num(self.v(events)), num(self.v(key + ".cpu.consentd_us"), 1),
-                         num(self.v(key + ".cpu.backend_us"), 1),
-                         num(self.v(key + ".cpu.machine_busy"), 2)])
+                         num(self.v(key + ".cpu.backend_us"), 1), busy("loop"), busy("writer"),
+                         busy("backend"), num(self.v(key + ".cpu.machine_busy"), 2)])
         if not rows:
             return None
-        return ("### CPU time per event during each consentd measurement (/proc; consentd is "
-                "its process, all threads; the backend is its writer's PostgreSQL process)\n\n"
+        return ("### CPU during each consentd measurement (/proc: CPU time per event of consentd, "
+                "all threads, and of its writer's PostgreSQL backend; then the share of the wall "
+                "time each thread spent on a CPU / runnable but waiting for one, from schedstat)\n\n"
                 + table(["load", "events", "consentd µs/event", "writer backend µs/event",
+                         "event loop thread", "writer thread", "writer backend",
                          "busy cores, whole machine"], rows))
 
     def latency(self):
