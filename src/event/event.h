@@ -51,7 +51,8 @@ int event_validate(Consentd__V1__Event *ev, const struct event_policy *pol, int6
 		   struct event_error *err);
 
 /* JSON view of an event; pseudonyms appear as {"kind","key_version","hmac"(hex)} under
- * "subject": {"pseudonyms": [...]}. Returns a new reference, NULL on allocation failure. */
+ * "subject": {"pseudonyms": [...]}; a notice as "notice": {"content_sha256" (hex),
+ * "content_type", "size", and "content" (text) if it is UTF-8, else "content_base64"}. Returns a new reference, NULL on allocation failure. */
 json_t *event_to_json(const Consentd__V1__Event *ev);
 
 /* Canonical bytes of the event (protobuf-c pack of the canonical form); appends to out. */
@@ -80,6 +81,25 @@ int event_subject_kind_value(const char *name);
  * used when an allocation fails, which is not the client's fault. */
 void event_error_set(struct event_error *err, int status, const char *code, const char *field,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- Notices ------------------------------------------------------------------------------ */
+
+/* Largest notice content, and longest content type. */
+#define EVENT_NOTICE_MAX (4 * 1024 * 1024)
+#define EVENT_NOTICE_TYPE_MAX 100
+
+/* The event that stores a notice (see NoticeContent in consentd.proto): content must hash to
+ * sha256 (else 422 digest_mismatch), be non-empty and at most EVENT_NOTICE_MAX bytes (413), and
+ * content_type must be a printable media type (422). Its event_id is event_notice_id(sha256),
+ * occurred_at is now_us, it has no subject. Returns 0 with *out owned by the caller
+ * (event_release), or -EINVAL / -ENOMEM with err set. */
+int event_notice_new(const uint8_t *content, size_t len, const char *content_type,
+		     const uint8_t sha256[EVENT_HASH_LEN], int64_t now_us,
+		     Consentd__V1__Event **out, struct event_error *err);
+/* The event_id of a notice: a version-8 UUID from SHA-256("consentd notice v1" || sha256). */
+void event_notice_id(const uint8_t sha256[EVENT_HASH_LEN], uint8_t id[UUID_LEN]);
+/* True if ev stores a notice. */
+bool event_is_notice(const Consentd__V1__Event *ev);
 
 /* ---- Subject pseudonyms ------------------------------------------------------------------- */
 

@@ -539,6 +539,35 @@ static json_t *data_rights_to_json(const Consentd__V1__DataRightsEvent *d)
 	return o;
 }
 
+static json_t *notice_content_to_json(const Consentd__V1__NoticeContent *n)
+{
+	json_t *o = json_object();
+	char hex[2 * EVENT_HASH_LEN + 1] = "";
+	json_t *text = NULL;
+	int rc = o ? 0 : -ENOMEM;
+
+	if (n->content_sha256.len == EVENT_HASH_LEN)
+		hex_encode(n->content_sha256.data, EVENT_HASH_LEN, hex);
+	rc = rc ? rc : put_str(o, "content_sha256", hex);
+	rc = rc ? rc : put_str(o, "content_type", n->content_type);
+	rc = rc ? rc : put(o, "size", json_integer((json_int_t)n->content.len));
+	if (!rc && n->content.len)
+		text = json_stringn((const char *)n->content.data, n->content.len); /* NULL: not UTF-8 */
+	if (!rc && text) {
+		rc = put(o, "content", text);
+	} else if (!rc) {
+		char *b64 = b64_encode(n->content.data, n->content.len);
+
+		rc = b64 ? put(o, "content_base64", json_string(b64)) : -ENOMEM;
+		free(b64);
+	}
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 json_t *event_to_json(const Consentd__V1__Event *ev)
 {
 	json_t *o = json_object();
@@ -555,6 +584,8 @@ json_t *event_to_json(const Consentd__V1__Event *ev)
 		rc = put(o, "consent", consent_to_json(ev->consent));
 	if (!rc && ev->body_case == CONSENTD__V1__EVENT__BODY_DATA_RIGHTS && ev->data_rights)
 		rc = put(o, "data_rights", data_rights_to_json(ev->data_rights));
+	if (!rc && event_is_notice(ev))
+		rc = put(o, "notice", notice_content_to_json(ev->notice));
 	if (rc) {
 		json_decref(o);
 		return NULL;

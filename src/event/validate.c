@@ -410,6 +410,9 @@ int event_validate(Consentd__V1__Event *ev, const struct event_policy *pol, int6
 
 	if (!ev || !pol)
 		return fail(err, "invalid_value", "", "no event");
+	if (ev->body_case == CONSENTD__V1__EVENT__BODY_NOTICE)
+		return fail(err, "invalid_value", "notice",
+			    "notices are stored with PUT /v1/notices/{sha256}, not sent as events");
 	if (check_header(ev, pol, now_us, err) || check_subject(ev->subject, err))
 		return -EINVAL;
 	if (ev->body_case == CONSENTD__V1__EVENT__BODY_CONSENT && ev->consent)

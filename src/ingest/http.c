@@ -140,7 +140,8 @@ static void post_events(struct http_req *r, const char *path)
 	http_events_post(r);
 }
 
-/* The API: method, path, scope needed (0: none), handler. */
+/* The API: method, path (a prefix when it ends in '/': the handler parses the rest), scope
+ * needed (0: none), handler. */
 static const struct route {
 	enum evhttp_cmd_type method;
 	const char *path;
@@ -154,6 +155,15 @@ static const struct route {
 	{ EVHTTP_REQ_GET, "/v1/proofs/inclusion", AUTH_SCOPE_READ, http_evidence_get },
 	{ EVHTTP_REQ_GET, "/v1/proofs/consistency", AUTH_SCOPE_READ, http_evidence_get },
 };
+
+static bool route_matches(const char *pattern, const char *path)
+{
+	size_t n = strlen(pattern);
+
+	if (n && pattern[n - 1] == '/')
+		return strncmp(path, pattern, n) == 0 && path[n] != '\0';
+	return strcmp(path, pattern) == 0;
+}
 
 static void route(struct evhttp_request *req, void *arg)
 {
@@ -170,7 +180,7 @@ static void route(struct evhttp_request *req, void *arg)
 	if (!path)
 		path = "/";
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
-		if (strcmp(path, routes[i].path) != 0)
+		if (!route_matches(routes[i].path, path))
 			continue;
 		path_known = true;
 		if (routes[i].method != method)
