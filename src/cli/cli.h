@@ -33,5 +33,6 @@ int cmd_rejected(struct cli *cli, int argc, char **argv);
 int cmd_keygen(struct cli *cli, int argc, char **argv);
 int cmd_proof(struct cli *cli, int argc, char **argv);
 int cmd_verify_proof(struct cli *cli, int argc, char **argv);
+int cmd_rebuild(struct cli *cli, int argc, char **argv);
 
 #endif

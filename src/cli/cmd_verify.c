@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/verify.h"
 #include "ledger/ledger.h"
+#include "store/project.h"
 #include "store/store.h"
 
 #define PROGRESS_EVERY 100000
@@ -26,6 +27,7 @@ struct verify_run {
 	uint64_t last_seq;
 	uint64_t head; /* ledger_head.seq */
 	bool progress;
+	const char *projections; /* "" when not checked, else what the check found (OK case) */
 	char err[512];
 };
 
@@ -33,7 +35,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: consentctl verify [--conninfo CONNINFO] [--key VERIFIER]\n"
-		"                         [--checkpoints FILE]\n"
+		"                         [--checkpoints FILE] [--no-projections]\n"
 		"Walks the whole ledger once, in seq order: recomputes every leaf hash from the\n"
 		"stored bytes, checks every link and that seq has no gap, and recomputes the\n"
 		"Merkle tree, whose root at each checkpoint's tree size must be the\n"
@@ -43,7 +45,9 @@ static void usage(FILE *out)
 		"--key. Exit 0 and a summary when intact; exit 1 naming the first seq affected\n"
 		"and what was found: entry_modified (hash_mismatch, undecodable), entry_deleted\n"
 		"(gap), entry_inserted_or_reordered (seq_mismatch, broken_link),\n"
-		"tail_truncated, history_rewritten, or bad_signature (naming a tree size);\n"
+		"tail_truncated, history_rewritten, or bad_signature (naming a tree size).\n"
+		"Then, unless --no-projections, replays the ledger into temporary tables and\n"
+		"checks that the compliance projections agree with it (exit 1 naming the table).\n"
 		"exit 2 on usage, connection or file errors.\n");
 }
 
@@ -204,9 +208,9 @@ static void report(const struct verify_run *run)
 	verify_checkpoints_summary(run->cps, &cps);
 	buf_append_u8(&cps, 0);
 	printf("verify: OK: %" PRIu64 " entries, seq 1..%" PRIu64 " gapless, every hash and link "
-	       "intact, head leaf_hash %s, Merkle root %s%s\n",
+	       "intact, head leaf_hash %s, Merkle root %s%s%s\n",
 	       run->rows, run->last_seq, run->rows ? head : "(empty ledger)", root_hex,
-	       cps.data ? (const char *)cps.data : "");
+	       cps.data ? (const char *)cps.data : "", run->projections);
 	buf_free(&cps);
 }
 
@@ -223,13 +227,44 @@ static int run_verify(struct verify_run *run, PGconn *rows, PGconn *cps)
 		return CLI_USAGE;
 	if (run->fail.cls == VERIFY_OK && check_tail(run) < 0)
 		return CLI_USAGE;
-	report(run);
 	return run->fail.cls == VERIFY_OK ? CLI_OK : CLI_FAILED;
 }
 
 struct verify_opts {
 	const char *conninfo, *key, *checkpoints;
+	bool no_projections;
 };
+
+/* The projections must be what a replay of the ledger computes, in one snapshot of their own.
+ * CLI_OK, CLI_FAILED or CLI_USAGE. */
+static int check_projections(struct cli *cli, PGconn *c, struct verify_run *run)
+{
+	struct project_diff diffs[PROJECT_TABLES];
+	struct project_rebuild_stats st;
+	struct project_context ctx;
+	char err[512];
+	int rc = CLI_OK;
+
+	PQclear(PQexec(c, "ROLLBACK"));
+	if (store_project_context(&cli->cfg.compliance, &ctx, err, sizeof(err)) < 0 ||
+	    store_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", err, sizeof(err)) < 0 ||
+	    store_project_compare(c, &ctx.rights, run->progress ? stderr : NULL, diffs, &st, err,
+				  sizeof(err)) < 0) {
+		cli_error("verify", "checking projections: %s", err);
+		rc = CLI_USAGE;
+	}
+	for (size_t i = 0; rc == CLI_OK && i < PROJECT_TABLES; i++)
+		if (diffs[i].differing) {
+			printf("verify: FAILED: projection %s disagrees with a replay of the ledger "
+			       "(%" PRId64 " rows differ): run `consentctl rebuild`\n",
+			       diffs[i].table, diffs[i].differing);
+			rc = CLI_FAILED;
+		}
+	run->projections = "; compliance projections agree with a replay of the ledger";
+	PQclear(PQexec(c, "ROLLBACK"));
+	store_project_context_free(&ctx);
+	return rc;
+}
 
 /* 0 to go on, -1 when help was asked for (and printed), or CLI_USAGE. */
 static int parse_opts(int argc, char **argv, struct verify_opts *o)
@@ -238,6 +273,7 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 	    {"conninfo", required_argument, NULL, 'd'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"checkpoints", required_argument, NULL, 'f'},
+	    {"no-projections", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -250,6 +286,8 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 			o->key = optarg;
 		} else if (opt == 'f') {
 			o->checkpoints = optarg;
+		} else if (opt == 'P') {
+			o->no_projections = true;
 		} else {
 			usage(opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? -1 : CLI_USAGE;
@@ -269,7 +307,7 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
-	struct verify_run run = {.progress = isatty(STDERR_FILENO)};
+	struct verify_run run = {.progress = isatty(STDERR_FILENO), .projections = ""};
 	struct verify_opts o = {0};
 	struct note_verifier *key = NULL;
 	PGconn *rows = NULL, *cps = NULL;
@@ -290,6 +328,10 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = run_verify(&run, rows, cps);
+	if (rc == CLI_OK && !o.no_projections)
+		rc = check_projections(cli, cps, &run);
+	if (rc != CLI_USAGE && !(rc == CLI_FAILED && run.fail.cls == VERIFY_OK))
+		report(&run); /* a projection failure printed its own line */
 out:
 	if (rc == CLI_USAGE && run.err[0])
 		cli_error("verify", "%s", run.err);

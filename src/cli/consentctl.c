@@ -19,6 +19,7 @@ static const struct command {
 	{ "keygen", cmd_keygen, "generate the Ed25519 key that signs checkpoints" },
 	{ "proof", cmd_proof, "print an inclusion or consistency proof, or the latest checkpoint" },
 	{ "verify-proof", cmd_verify_proof, "check a proof offline against a signed checkpoint" },
+	{ "rebuild", cmd_rebuild, "recompute the compliance projections from the ledger" },
 };
 
 static void usage(FILE *out)

@@ -1,6 +1,7 @@
 /* The data-rights state machine (a transition table, see rights.h for why each entry is lawful)
  * and the register row it maintains with the deadline arithmetic. Pure. */
 #include "compliance/rights.h"
+#include "event/event.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -39,6 +40,13 @@ static const unsigned allowed[N_STATES] = {
 
 static int fail(char *why, size_t whylen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+static const char *right_name(int right)
+{
+	const char *n = event_right_name(right);
+
+	return n ? n : "unspecified";
+}
 
 static int fail(char *why, size_t whylen, int rc, const char *fmt, ...)
 {
@@ -170,8 +178,8 @@ static int check_same_request(const struct rights_row *row, const Consentd__V1__
 			    str_or_empty(ev->request_id), row->request_id);
 	if ((int)ev->right != row->right)
 		return fail(why, whylen, -EINVAL,
-			    "request is %s for right %d; the event names right %d", cur, row->right,
-			    (int)ev->right);
+			    "request is %s for right %s; the event names right %s", cur,
+			    right_name(row->right), right_name((int)ev->right));
 	if (*jur && (deadline_policy_find(jur, &p) || p != row->policy))
 		return fail(why, whylen, -EINVAL,
 			    "request is %s under %s; the event names jurisdiction \"%s\"", cur,

@@ -77,6 +77,11 @@ static const struct row rows[] = {
 	    "stripe",
 	    0, 0, config_check_names,
 	    "Vendors an event may name, same form as purposes; empty allows any such name."),
+	ROW(compliance, default_jurisdiction, T_STRING, "gdpr", 0, 0, config_check_jurisdiction,
+	    "Deadline policy of data-rights requests that name no jurisdiction: gdpr or ccpa."),
+	ROW(compliance, holiday_calendar, T_STRING, "", 0, 0, NULL,
+	    "File of holidays (YYYY-MM-DD per line) and \"weekend = sat,sun\" that roll a due date\n"
+	    "to the next working day; empty: calendar days. Changing it needs consentctl rebuild."),
 	ROW(log, level, T_STRING, "info", 0, 0, config_check_level,
 	    "Least severe level logged: error, warn, info or debug."),
 	ROW(log, format, T_STRING, "logfmt", 0, 0, config_check_format,

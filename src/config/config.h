@@ -75,6 +75,11 @@ struct config_consent {
 	struct config_list vendors;  /* default google_tag_manager, google_analytics_4, ... */
 };
 
+struct config_compliance {
+	char *default_jurisdiction; /* gdpr | ccpa; default gdpr */
+	char *holiday_calendar;     /* path; default "" = none */
+};
+
 struct config_log {
 	char *level;              /* error | warn | info | debug; default info */
 	char *format;             /* logfmt | json; default logfmt */
@@ -87,6 +92,7 @@ struct config {
 	struct config_auth auth;
 	struct config_ledger ledger;
 	struct config_consent consent;
+	struct config_compliance compliance;
 	struct config_log log;
 	struct config_kafka kafka;
 	struct config_daemon daemon;

@@ -38,6 +38,7 @@ int config_check_listen(const void *field, char *why, size_t whylen);
 int config_check_names(const void *field, char *why, size_t whylen);
 int config_check_purposes(const void *field, char *why, size_t whylen);
 int config_check_level(const void *field, char *why, size_t whylen);
+int config_check_jurisdiction(const void *field, char *why, size_t whylen);
 int config_check_format(const void *field, char *why, size_t whylen);
 int config_check_nonempty(const void *field, char *why, size_t whylen);
 int config_check_origin(const void *field, char *why, size_t whylen);

@@ -552,3 +552,15 @@ int config_check_topic(const void *field, char *why, size_t whylen)
 
 	return *s ? check_topic_name(s, why, whylen) : 0;
 }
+
+/* The deadline policies compliance/deadline.c knows; config does not link it, so the names are
+ * repeated here and a unit test keeps the two lists equal. */
+int config_check_jurisdiction(const void *field, char *why, size_t whylen)
+{
+	const char *s = *(char *const *)field;
+
+	if (!strcmp(s, "gdpr") || !strcmp(s, "ccpa"))
+		return 0;
+	snprintf(why, whylen, "\"%s\" is not a known jurisdiction (use gdpr or ccpa)", s);
+	return -EINVAL;
+}

@@ -18,6 +18,7 @@
 #include "ingest/kafka.h"
 #include "ledger/note.h"
 #include "log/log.h"
+#include "store/project.h"
 #include "store/reader.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -34,6 +35,7 @@ struct daemon {
 	struct subject_keyring keys;
 	struct auth_tokens *tokens;
 	struct note_signer *signer;
+	struct project_context compliance; /* data-rights rules: jurisdiction, holiday calendar */
 	int checkpoint_fd;
 	struct event_base *base;
 	struct writer *writer;
@@ -62,6 +64,16 @@ static int load_keys(struct daemon *d)
 	}
 	memset(text, 0, sizeof(text));
 	return n < 0 ? n : 0;
+}
+
+static int load_compliance(struct daemon *d)
+{
+	char err[512];
+	int rc = store_project_context(&d->cfg.compliance, &d->compliance, err, sizeof(err));
+
+	if (rc < 0)
+		log_error("main", "%s", err);
+	return rc;
 }
 
 /* The checkpoint signing key: refused if others may read it; none configured = no checkpoints. */
@@ -188,6 +200,8 @@ static int check_database(struct daemon *d)
 		return 0;
 	}
 	rc = store_check_ready(c, d->cfg.postgres.allow_superuser, err, sizeof(err));
+	if (rc == 0)
+		rc = store_project_prepare(c, err, sizeof(err));
 	PQfinish(c);
 	if (rc == -ESTALE || rc == -EPERM) {
 		log_error("main", "%s", err);
@@ -294,6 +308,7 @@ static int start(struct daemon *d)
 		.checkpoint_interval_ms = d->cfg.ledger.checkpoint_interval,
 		.publish = publish_checkpoint,
 		.publish_arg = d,
+		.rights = &d->compliance.rights,
 	};
 	struct http_deps hd = {
 		.cfg = &d->cfg.http, .policy = &d->policy, .keys = &d->keys,
@@ -347,6 +362,7 @@ static void stop(struct daemon *d)
 	reader_free(d->reader);
 	writer_free(d->writer);
 	note_signer_free(d->signer);
+	store_project_context_free(&d->compliance);
 	if (d->checkpoint_fd >= 0)
 		close(d->checkpoint_fd);
 	if (d->base)
@@ -365,7 +381,7 @@ int daemon_main(const struct daemon_opts *opts)
 		return 1;
 	d.checkpoint_fd = -1;
 	if ((rc = load_keys(&d)) < 0 || (rc = load_tokens(&d)) < 0 || (rc = load_signer(&d)) < 0 ||
-	    (!opts->check_only && (rc = open_checkpoint_file(&d)) < 0))
+	    (rc = load_compliance(&d)) < 0 || (!opts->check_only && (rc = open_checkpoint_file(&d)) < 0))
 		goto out;
 	if (opts->check_only) {
 		config_write(&d.cfg, stdout);

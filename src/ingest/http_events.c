@@ -231,6 +231,9 @@ static void unit_done(struct writer_unit *u, void *arg)
 		uuid_format(u->items[u->conflict_index].event_id, id);
 		reply_error(r, 409, "event_id_conflict", "event_id", r->batch ? (long)u->conflict_index : -1,
 			    "event_id %s is already stored with different content", id);
+	} else if (u->status == WRITER_INVALID) {
+		reply_error(r, 409, "invalid_transition", "data_rights.stage",
+			    r->batch ? (long)u->conflict_index : -1, "%s", u->error);
 	} else {
 		reply_error(r, 503, "database_unavailable", "", -1,
 			    "not confirmed as stored (%s); retry with the same event_id", u->error);

@@ -127,7 +127,8 @@ static void unit_done(struct writer_unit *u, void *arg)
 	struct kafka_ingest *k = arg;
 	struct kpart *p = &k->parts[u->tag >> 32];
 	bool current = p->assigned && p->gen == (uint32_t)u->tag;
-	bool durable = u->status == WRITER_COMMITTED || (u->status == WRITER_CONFLICT && u->quarantine);
+	bool refused = u->status == WRITER_CONFLICT || u->status == WRITER_INVALID;
+	bool durable = u->status == WRITER_COMMITTED || (refused && u->quarantine);
 	char ctx[320];
 
 	k->inflight--;
@@ -135,9 +136,9 @@ static void unit_done(struct writer_unit *u, void *arg)
 		 (long long)u->offset);
 	if (durable && current)
 		store_offset(k, u);
-	if (durable && (u->reject_code[0] || u->status == WRITER_CONFLICT)) {
-		log_ev_warn("kafka", ctx, "rejected %s: %s",
-			    u->reject_code[0] ? u->reject_code : "event_id_conflict", u->reject_message);
+	if (durable && (u->reject_code[0] || refused)) {
+		log_ev_warn("kafka", ctx, "rejected %s: %s", writer_unit_reject_code(u),
+			    writer_unit_reject_message(u));
 		if (k->producer && k->deps.cfg->dead_letter_topic[0])
 			kafka_dead_letter(k->producer, k->deps.cfg->dead_letter_topic, u);
 	}

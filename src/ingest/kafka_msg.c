@@ -116,8 +116,8 @@ struct writer_unit *kafka_unit_from_message(const rd_kafka_message_t *m, bool js
 void kafka_dead_letter(rd_kafka_t *producer, const char *dlq, const struct writer_unit *u)
 {
 	char partition[16], offset[24];
-	const char *code = u->reject_code[0] ? u->reject_code : "event_id_conflict";
-	const char *msg = u->reject_code[0] ? u->reject_message : "event_id stored with other content";
+	const char *code = writer_unit_reject_code(u);
+	const char *msg = writer_unit_reject_message(u);
 	rd_kafka_resp_err_t err;
 
 	snprintf(partition, sizeof(partition), "%d", u->partition);

@@ -1,6 +1,7 @@
-/* The append transaction: lock the chain head, find which event_ids exist, assign seqs and link
- * entries in memory, load the rows with binary COPY, move the head, commit. Four round trips per
- * batch whatever its size. */
+/* The append transaction: lock the chain head, find which event_ids exist, load the data-rights
+ * register rows the batch touches, judge each unit's transitions, assign seqs and link entries in
+ * memory, load the rows with binary COPY, write the projections, move the head, commit. A fixed
+ * number of round trips per batch whatever its size. */
 #include "store/writer.h"
 
 #include <errno.h>
@@ -9,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/event.h"
 #include "store/evidence.h"
+#include "store/project.h"
 #include "store/store.h"
 
 /* What the transaction knows about an event_id: stored before, or appended in this batch. */
@@ -40,6 +43,9 @@ struct batch {
 	struct buf node_rows;
 	struct buf entry;
 	struct seen_table seen;
+	Consentd__V1__Event **events; /* decoded, one per item in unit order; NULL: undecodable */
+	size_t n_events;
+	struct project_batch proj;
 };
 
 static size_t id_hash(const uint8_t id[UUID_LEN])
@@ -136,6 +142,53 @@ static int load_existing(PGconn *c, struct writer_unit **units, size_t n, struct
 	return rc;
 }
 
+/* Decodes every item (the projections need the event, the writer holds only its bytes) and loads
+ * the register rows of the data-rights requests they name. */
+static int load_projection(PGconn *c, struct writer_unit **units, size_t n, struct batch *b,
+			   char *err, size_t errlen)
+{
+	const char **ids = calloc(b->n_events + 1, sizeof(*ids));
+	size_t n_ids = 0, k = 0;
+	int rc;
+
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < units[i]->n; j++, k++) {
+			const struct writer_item *it = &units[i]->items[j];
+
+			b->events[k] = event_decode(it->event, it->event_len);
+			if (b->events[k] && project_request_id(b->events[k]))
+				ids[n_ids++] = project_request_id(b->events[k]);
+		}
+	rc = store_project_load(c, "public", &b->proj, ids, n_ids, err, errlen);
+	free(ids);
+	return store_conn_lost(c) ? -ENOTCONN : rc;
+}
+
+/* Judges the unit's data-rights transitions against the register, in order, with the seqs its
+ * new items will get; a refused one refuses the unit. */
+static bool check_transitions(struct writer_unit *u, Consentd__V1__Event **events,
+			      struct batch *b)
+{
+	uint64_t seq = b->head_seq;
+	char why[sizeof(u->error)];
+
+	for (size_t k = 0; k < u->n; k++) {
+		if (u->items[k].duplicate || !events[k])
+			continue;
+		if (project_check(&b->proj, events[k], ++seq, why, sizeof(why)) < 0) {
+			project_rollback(&b->proj);
+			u->status = WRITER_INVALID;
+			u->conflict_index = k;
+			snprintf(u->error, sizeof(u->error), "%s", why);
+			return false;
+		}
+	}
+	project_commit(&b->proj);
+	return true;
+}
+
 /* Marks duplicates; returns false (and records where) if an event_id exists with other content. */
 static bool check_unit(struct writer_unit *u, struct batch *b)
 {
@@ -214,9 +267,10 @@ static int append_item(struct writer_unit *u, struct writer_item *it, struct bat
  * for quarantine); a rejection is only recorded. */
 static int resolve(struct writer_unit **units, size_t n, struct batch *b)
 {
+	Consentd__V1__Event **events = b->events;
 	int rc;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; events += units[i]->n, i++) {
 		struct writer_unit *u = units[i];
 
 		if (u->reject_code[0]) {
@@ -224,14 +278,18 @@ static int resolve(struct writer_unit **units, size_t n, struct batch *b)
 			u->status = WRITER_COMMITTED;
 			continue;
 		}
-		if (!check_unit(u, b)) {
+		if (!check_unit(u, b) || !check_transitions(u, events, b)) {
 			if (u->quarantine)
 				b->rejects[b->n_rejects++] = u;
 			continue;
 		}
-		for (size_t k = 0; k < u->n; k++)
-			if (!u->items[k].duplicate && (rc = append_item(u, &u->items[k], b)) < 0)
+		for (size_t k = 0; k < u->n; k++) {
+			if (u->items[k].duplicate)
+				continue;
+			if ((rc = append_item(u, &u->items[k], b)) < 0 ||
+			    (events[k] && (rc = project_add(&b->proj, events[k], u->items[k].seq)) < 0))
 				return rc;
+		}
 		u->status = WRITER_COMMITTED;
 	}
 	return 0;
@@ -272,6 +330,8 @@ static int write_rows(PGconn *c, struct batch *b, char *err, size_t errlen)
 		rc = copy_send(c, "COPY merkle_node (level, idx, hash) FROM STDIN (FORMAT binary)",
 			       &b->node_rows, err, errlen);
 	if (rc == 0)
+		rc = store_project_write(c, "public", &b->proj, err, errlen);
+	if (rc == 0)
 		rc = move_head(c, b, err, errlen);
 	return rc < 0 && store_conn_lost(c) ? -ENOTCONN : rc;
 }
@@ -279,9 +339,8 @@ static int write_rows(PGconn *c, struct batch *b, char *err, size_t errlen)
 static int record_reject(PGconn *c, const struct writer_unit *u, char *err, size_t errlen)
 {
 	char partition[16], offset[24], when[40], id[UUID_STR_LEN + 1] = "";
-	const char *code = u->reject_code[0] ? u->reject_code : "event_id_conflict";
-	const char *message = u->reject_message[0] ? u->reject_message
-						   : "event_id is already stored with different content";
+	const char *code = writer_unit_reject_code(u);
+	const char *message = writer_unit_reject_message(u);
 	const char *params[] = { u->source_kind, u->topic, partition, offset, when,
 				 u->reject_code[0] ? NULL : id, code, message, (const char *)u->raw };
 	const int lengths[] = { 0, 0, 0, 0, 0, 0, 0, 0, (int)u->raw_len };
@@ -334,7 +393,8 @@ static int run(PGconn *c, struct append_state *st, struct writer_unit **units, s
 	if ((rc = store_exec(c, "BEGIN", err, errlen)) < 0)
 		return store_conn_lost(c) ? -ENOTCONN : rc;
 	if ((rc = lock_head(c, b, err, errlen)) < 0 || (rc = sync_tree(c, st, b, err, errlen)) < 0 ||
-	    (rc = load_existing(c, units, n, b, err, errlen)) < 0)
+	    (rc = load_existing(c, units, n, b, err, errlen)) < 0 ||
+	    (rc = load_projection(c, units, n, b, err, errlen)) < 0)
 		return rc;
 	b->tree = &st->tree;
 	copy_begin(&b->log_rows);
@@ -357,6 +417,7 @@ static int run(PGconn *c, struct append_state *st, struct writer_unit **units, s
 int store_append(PGconn *c, struct append_state *st, struct writer_unit **units, size_t n,
 		 char *err, size_t errlen)
 {
+	static const struct rights_context no_rules = { NULL, NULL };
 	struct batch b = { 0 };
 	size_t items = 0;
 	int rc;
@@ -364,7 +425,10 @@ int store_append(PGconn *c, struct append_state *st, struct writer_unit **units,
 	for (size_t i = 0; i < n; i++)
 		items += units[i]->n;
 	b.rejects = calloc(n, sizeof(*b.rejects));
-	if (!b.rejects || (rc = seen_init(&b.seen, items)) < 0) {
+	b.events = calloc(items + 1, sizeof(*b.events));
+	b.n_events = items;
+	project_batch_init(&b.proj, st->rights ? st->rights : &no_rules);
+	if (!b.rejects || !b.events || (rc = seen_init(&b.seen, items)) < 0) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 	} else {
@@ -376,6 +440,10 @@ int store_append(PGconn *c, struct append_state *st, struct writer_unit **units,
 			PQclear(PQexec(c, "ROLLBACK"));
 		set_all(units, n, WRITER_UNAVAILABLE, err);
 	}
+	for (size_t i = 0; b.events && i < b.n_events; i++)
+		event_release(b.events[i]);
+	free(b.events);
+	project_batch_free(&b.proj);
 	free(b.seen.slots);
 	free(b.rejects);
 	buf_free(&b.log_rows);

@@ -12,6 +12,7 @@
 #include "event/event.h"
 #include "log/log.h"
 #include "store/checkpointer.h"
+#include "store/project.h"
 #include "store/store.h"
 
 struct unit_list {
@@ -62,6 +63,21 @@ struct writer_unit *writer_unit_new(size_t n_items)
 	u->partition = -1;
 	u->offset = -1;
 	return u;
+}
+
+const char *writer_unit_reject_code(const struct writer_unit *u)
+{
+	if (u->reject_code[0])
+		return u->reject_code;
+	return u->status == WRITER_INVALID ? "invalid_transition" : "event_id_conflict";
+}
+
+const char *writer_unit_reject_message(const struct writer_unit *u)
+{
+	if (u->reject_code[0])
+		return u->reject_message;
+	return u->status == WRITER_INVALID ? u->error
+					   : "event_id is already stored with different content";
 }
 
 void writer_unit_free(struct writer_unit *u)
@@ -161,7 +177,8 @@ static bool ensure_conn(struct writer *w)
 	drop_conn(w);
 	w->conn = store_connect(w->conninfo, w->cfg.connect_timeout_ms, "consentd-writer", err,
 				sizeof(err));
-	if (w->conn && store_check_ready(w->conn, w->cfg.allow_superuser, err, sizeof(err)) < 0)
+	if (w->conn && (store_check_ready(w->conn, w->cfg.allow_superuser, err, sizeof(err)) < 0 ||
+			store_project_prepare(w->conn, err, sizeof(err)) < 0))
 		drop_conn(w);
 	if (!w->conn) {
 		set_status(w, false, err);
@@ -388,6 +405,7 @@ struct writer *writer_new(struct event_base *base, const struct writer_config *c
 	w->cp.interval_us = cfg->checkpoint_interval_ms * 1000;
 	w->cp.publish = cfg->publish;
 	w->cp.publish_arg = cfg->publish_arg;
+	w->append.rights = cfg->rights;
 	w->done_ev = event_new(base, -1, 0, done_cb, w);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);

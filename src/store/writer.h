@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compliance/rights.h"
 #include "consentd.pb-c.h"
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
@@ -40,6 +41,9 @@ enum writer_status {
 			     * quarantine set, the message is recorded in rejected_event */
 	WRITER_UNAVAILABLE, /* database unreachable or the transaction failed: nothing stored */
 	WRITER_OVERLOADED,  /* queue full: nothing stored */
+	WRITER_INVALID,     /* items[conflict_index] is a data-rights transition the register
+			     * refuses (error says why, naming the current state): nothing of the
+			     * unit stored; with quarantine set, recorded in rejected_event */
 };
 
 struct writer_unit;
@@ -74,6 +78,11 @@ struct writer_unit {
 	struct writer_unit *next;            /* writer's queue link */
 };
 
+/* The error code and message a refused unit is recorded and reported with: its reject_code,
+ * invalid_transition or event_id_conflict. */
+const char *writer_unit_reject_code(const struct writer_unit *u);
+const char *writer_unit_reject_message(const struct writer_unit *u);
+
 struct writer_unit *writer_unit_new(size_t n_items);
 void writer_unit_free(struct writer_unit *u);
 /* Fills an item from a validated, pseudonymised event: encodes it, digests it, keeps its id and
@@ -97,6 +106,8 @@ struct writer_config {
 	int64_t checkpoint_interval_ms;
 	checkpoint_publish_fn *publish;
 	void *publish_arg;
+	/* Data-rights rules for the projections (borrowed, must outlive the writer). */
+	const struct rights_context *rights;
 };
 
 struct writer;
@@ -131,6 +142,7 @@ void writer_free(struct writer *w);
 struct append_state {
 	struct merkle_frontier tree; /* the Merkle tree of the ledger as of the last commit */
 	bool tree_valid;             /* false: reload it from the database under the head lock */
+	const struct rights_context *rights; /* borrowed: the projections' data-rights rules */
 };
 
 int store_append(PGconn *conn, struct append_state *st, struct writer_unit **units, size_t n,

@@ -50,11 +50,15 @@ def consent_event(event_id=None, action="customize", purposes=None, email="alice
 
 
 def data_rights_event(event_id=None, right="erasure", stage="received", reason=None,
-                      request_id="dsr-1", channel="email", email="alice@example.com",
-                      occurred_at=None):
-    body = {"request_id": request_id, "right": right, "stage": stage, "channel": channel}
+                      request_id=None, channel="email", email="alice@example.com",
+                      occurred_at=None, jurisdiction=None):
+    """A data-rights event; without request_id a new request (the register refuses a second
+    "received" for one request_id)."""
+    body = {"request_id": request_id or "dsr-" + new_id(), "right": right, "stage": stage, "channel": channel}
     if reason is not None:
         body["reason"] = reason
+    if jurisdiction is not None:
+        body["jurisdiction"] = jurisdiction
     return {
         "event_id": event_id or new_id(),
         "occurred_at": occurred_at or ago(3600),

@@ -114,9 +114,12 @@ def test_accepts_one_consent_event(env, consentd):
 
 def test_accepts_data_rights_events(env, consentd):
     d = consentd()
-    received = data_rights_event(stage="received")
-    extended = data_rights_event(stage="extended", reason="complex request, art. 12(3)")
-    denied = data_rights_event(stage="denied", reason="manifestly unfounded", right="access")
+    # One request through its lifecycle (the register refuses stages out of order).
+    received = data_rights_event(stage="received", request_id="dsr-1", right="access")
+    extended = data_rights_event(stage="extended", reason="complex request, art. 12(3)",
+                                 request_id="dsr-1", right="access")
+    denied = data_rights_event(stage="denied", reason="manifestly unfounded", right="access",
+                               request_id="dsr-1")
     for i, ev in enumerate((received, extended, denied), start=1):
         # A media type parameter is still application/json.
         r = d.post(ev, env.token, content_type="application/json; charset=utf-8")

@@ -467,7 +467,7 @@ START_TEST(test_row_refusals)
 	fx.ev.request_id = "r-9";
 	fx.ev.right = RIGHT(ERASURE);
 	ck_assert_int_eq(fx_apply(&fx, STAGE(FULFILLED), "2025-06-11"), -EINVAL);
-	ck_assert_str_eq(fx.why, "request is received for right 1; the event names right 3");
+	ck_assert_str_eq(fx.why, "request is received for right access; the event names right erasure");
 	fx.ev.right = RIGHT(ACCESS);
 	fx.ev.jurisdiction = "ccpa";
 	ck_assert_int_eq(fx_apply(&fx, STAGE(FULFILLED), "2025-06-11"), -EINVAL);
