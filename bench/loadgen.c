@@ -169,9 +169,10 @@ static void event_json(struct gen *g)
 		       "\"surface\":\"%s\"}}",
 		    languages[rnd(g, N(languages))], surface);
 	} else {
-		out(g, "\"data_rights\":{\"request_id\":\"dsr-%" PRIu64 "\",\"right\":\"%s\","
-		       "\"stage\":\"received\",\"channel\":\"web\"}}",
-		    rnd(g, 1000000000), rights[rnd(g, N(rights))]);
+		/* Two draws: a request_id must not repeat (the register refuses a second receipt). */
+		out(g, "\"data_rights\":{\"request_id\":\"dsr-%" PRIu64 "-%" PRIu64 "\","
+		       "\"right\":\"%s\",\"stage\":\"received\",\"channel\":\"web\"}}",
+		    rnd(g, 1000000000), rnd(g, 1000000000), rights[rnd(g, N(rights))]);
 	}
 }
 

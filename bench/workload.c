@@ -82,7 +82,7 @@ struct scratch {
 	Consentd__V1__PurposeDecision *pp[ARRAY_SIZE(purposes)];
 	Consentd__V1__VendorDecision vd[ARRAY_SIZE(vendors)];
 	Consentd__V1__VendorDecision *vp[ARRAY_SIZE(vendors)];
-	char account[32], email[48], device[40], request[32];
+	char account[32], email[48], device[40], request[48];
 };
 
 static void fill_subject(struct workload *w, struct scratch *s)
@@ -155,8 +155,9 @@ static void fill_rights(struct workload *w, struct scratch *s, Consentd__V1__Eve
 	Consentd__V1__DataRightsEvent *d = &s->rights;
 
 	consentd__v1__data_rights_event__init(d);
-	snprintf(s->request, sizeof(s->request), "dsr-%" PRIu64,
-		 bench_rand_below(&w->rng, 1000000000));
+	/* Two draws: a request_id must not repeat (the register refuses a second receipt). */
+	snprintf(s->request, sizeof(s->request), "dsr-%" PRIu64 "-%" PRIu64,
+		 bench_rand_below(&w->rng, 1000000000), bench_rand_below(&w->rng, 1000000000));
 	d->request_id = s->request;
 	d->right = rights[bench_rand_below(&w->rng, ARRAY_SIZE(rights))];
 	d->stage = CONSENTD__V1__STAGE__STAGE_RECEIVED;

@@ -76,8 +76,9 @@ local function consent()
 end
 
 local function rights_request()
-  return format('"data_rights":{"request_id":"dsr-%d","right":"%s","stage":"received","channel":"web"}',
-    random(0, 999999999), rights[random(1, #rights)])
+  -- two draws: a request_id must not repeat (the register refuses a second receipt)
+  return format('"data_rights":{"request_id":"dsr-%d-%d","right":"%s","stage":"received","channel":"web"}',
+    random(0, 999999999), random(0, 999999999), rights[random(1, #rights)])
 end
 
 -- An event's tenant and body (consent or data rights), without event_id, time and subject.

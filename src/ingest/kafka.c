@@ -254,10 +254,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		return;
 	}
 	set_assigned(k, list, false);
-	cerr = rd_kafka_commit(rk, NULL, 0);
-	if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
-		log_warn("kafka", "commit on revocation: %s", rd_kafka_err2str(cerr));
-	log_info("kafka", "revoked %d partitions", list->cnt);
+	/* A lost assignment (session timed out) can no longer be committed: another member may
+	 * own the partitions already, and a commit queued for the coordinator would hold up the
+	 * unassign until it answers. */
+	if (!rd_kafka_assignment_lost(rk)) {
+		cerr = rd_kafka_commit(rk, NULL, 0);
+		if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+			log_warn("kafka", "commit on revocation: %s", rd_kafka_err2str(cerr));
+	}
+	log_info("kafka", "revoked %d partitions%s", list->cnt,
+		 rd_kafka_assignment_lost(rk) ? " (assignment lost)" : "");
 	if (cooperative)
 		rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, list));
 	else

@@ -151,7 +151,7 @@ def _random_event(rng, subject):
                              surface=rng.choice(("banner", "preferences", "api")))
     return data_rights_event(event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                              right=rng.choice(("access", "erasure", "portability")),
-                             request_id="dsr-%d" % rng.getrandbits(32),
+                             request_id="dsr-%d" % rng.getrandbits(64),
                              email="%s@example.com" % subject)
 
 

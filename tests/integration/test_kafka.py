@@ -11,7 +11,7 @@ import time
 
 import pb
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
-from events import consent_event
+from events import consent_event, data_rights_event
 from kafka import (JSON_HEADER, JSON_TOPIC, TOPIC, Feeder, Msg, kill9, log_count, stop, wait_for,
                    workload)
 from kafka import kafka_mock, ks  # noqa: F401 (fixtures)
@@ -78,6 +78,32 @@ def test_event_id_reused_with_other_content_is_quarantined(ks):
                    base64.b64decode(r["payload"])) for r in listed) == sorted(
         (m.topic, m.partition, m.offset, "event_id_conflict", m.value) for m in conflicts)
     assert all(r["event_id"] == first["event_id"] for r in listed)
+
+
+def test_invalid_transition_is_rejected_and_its_offset_committed(ks):
+    d = ks.start()
+    rid = "dsr-kafka-1"
+    evs = [data_rights_event(request_id=rid, stage="received", right="erasure"),
+           data_rights_event(request_id=rid, stage="fulfilled", right="erasure"),
+           data_rights_event(request_id=rid, stage="withdrawn", right="erasure")]  # after fulfilled
+    msgs = [Msg(TOPIC, 2, b"dsr", pb.encode_event(evs[0]), None, evs[0]["event_id"]),
+            Msg(TOPIC, 2, b"dsr", pb.encode_event(evs[1]), None, evs[1]["event_id"]),
+            Msg(TOPIC, 2, b"dsr", pb.encode_event(evs[2]), None, None, "invalid_transition")]
+    for m in msgs:
+        ks.producer.send(m)
+    ks.producer.flush()
+    ks.wait_processed(msgs, timeout=30)
+    stop(d)
+    ks.wait_committed(msgs, timeout=5)  # the refused message does not hold the partition back
+    assert ks.counts() == (2, 1)
+    (code, message, eid, payload), = ks.env.sql(
+        "SELECT error_code, error_message, event_id::text, payload FROM rejected_event")
+    assert (code, eid, bytes(payload)) == ("invalid_transition", evs[2]["event_id"], msgs[2].value)
+    assert "fulfilled" in message, message
+    (state,), = ks.env.sql("SELECT state FROM rights_request WHERE request_id = %s", (rid,))
+    assert state == "fulfilled"
+    ks.dead_letters([msgs[2]])
+    ks.verify()
 
 
 def test_kill_9_mid_stream_then_restart_exactly_once(ks):
