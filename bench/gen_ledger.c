@@ -17,6 +17,7 @@
 #include "stats.h"
 #include "store/checkpointer.h"
 #include "store/evidence.h"
+#include "store/project.h"
 #include "store/store.h"
 #include "store/writer.h"
 #include "workload.h"
@@ -431,6 +432,9 @@ int main(int argc, char **argv)
 				       sizeof(err)))) {
 		fprintf(stderr, "gen_ledger: %s\n", err);
 		rc = -ENOTCONN;
+	} else if ((rc = store_project_prepare(c, err, sizeof(err))) < 0) {
+		/* the writer's staging tables for the compliance projections, as on its connections */
+		fprintf(stderr, "gen_ledger: %s\n", err);
 	} else {
 		rc = generate(&opt, c, signer);
 	}

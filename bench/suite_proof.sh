@@ -1,33 +1,26 @@
 # The proof suite (issue 4), sourced by bench/run.sh: fill a ledger of $BENCH_ENTRIES entries
-# with the daemon's own code, then measure consentctl verify against sha256sum over the same
-# entry bytes (with the steps in between), and Merkle proofs from the database.
+# with the daemon's own code (bench_ledger in bench/lib.sh), then measure consentctl verify
+# against sha256sum over the same entry bytes (with the steps in between), and Merkle proofs
+# from the database.
 # Needs: BUILD, BENCH_OUT, BENCH_TMP, BENCH_ENTRIES, BENCH_PROOFS and a running cluster.
 
 suite_proof() {
-	local db=consentd_bench conninfo secs help verify_args=() key="$BENCH_OUT/verifier.key"
+	local db=$BENCH_LEDGER_DB conninfo secs help verify_args=() key
 	local export_file="$BENCH_TMP/entries.copy"
 
+	# gen_ledger, VACUUM (ANALYZE), table sizes (bench/lib.sh; shared with the compliance suite).
+	bench_ledger
 	conninfo=$(pg_conninfo "$db")
-	pg_sql postgres "CREATE DATABASE $db" || bench_die "CREATE DATABASE failed"
-	"$BUILD/src/consentctl" migrate --conninfo "$conninfo" >"$BENCH_OUT/migrate.log" 2>&1 ||
-		bench_die "consentctl migrate failed: $(cat "$BENCH_OUT/migrate.log")"
-
-	bench_log "generating $BENCH_ENTRIES entries (gen_ledger, batches of ${BENCH_BATCH})"
-	bench_tool gen_ledger "$BUILD/bench/gen_ledger" --conninfo "$conninfo" \
-		--entries "$BENCH_ENTRIES" --batch "$BENCH_BATCH" --verifier-out "$key"
-
-	# What autovacuum would do to a table this size after the load: statistics, visibility
-	# map and hint bits, so that the reads below do not write.
-	bench_log "VACUUM (ANALYZE)"
-	bench_time secs pg_sql "$db" "VACUUM (ANALYZE)"
-	bench_record db.vacuum.seconds "$secs" s "VACUUM (ANALYZE) after the load"
-	suite_proof_sizes "$db"
+	key=$BENCH_LEDGER_VERIFIER
 
 	# consentctl verify: the streaming pass an auditor runs. The checkpoint key is given when
 	# this consentctl accepts one (signatures and roots are then checked too).
 	help=$("$BUILD/src/consentctl" verify --help 2>&1 || true)
 	case $help in *--key*) verify_args=(--key "$key") ;; esac
-	bench_meta verify_command "consentctl verify${verify_args:+ --key verifier.key}"
+	# The chain pass alone (what sha256sum is compared with); the compliance suite times the
+	# projection check on its own.
+	case $help in *--no-projections*) verify_args+=(--no-projections) ;; esac
+	bench_meta verify_command "consentctl verify${verify_args:+ ${verify_args[*]/#$key/verifier.key}}"
 	bench_log "consentctl verify ${verify_args[*]}"
 	bench_time secs suite_proof_verify "$conninfo" "${verify_args[@]}"
 	bench_record verify.seconds "$secs" s "consentctl verify wall time"
@@ -61,17 +54,6 @@ suite_proof_verify() {
 		cat "$BENCH_OUT/verify.log" >&2
 		return 1
 	fi
-}
-
-suite_proof_sizes() {
-	local db=$1 rel
-	for rel in audit_log subject_entry merkle_node checkpoint; do
-		bench_record "db.$rel.rows" "$(pg_sql "$db" "SELECT count(*) FROM $rel")" rows "$rel rows"
-		bench_record "db.$rel.bytes" "$(pg_sql "$db" "SELECT pg_total_relation_size('$rel')")" \
-			bytes "$rel size with indexes"
-	done
-	bench_record db.bytes "$(pg_sql "$db" "SELECT pg_database_size(current_database())")" bytes \
-		"database size"
 }
 
 # The auto_explain output bench_proof --explain asked for (and any statement over 10 s).

@@ -4,6 +4,8 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 
@@ -33,6 +35,28 @@ int cmd_rejected(struct cli *cli, int argc, char **argv);
 int cmd_keygen(struct cli *cli, int argc, char **argv);
 int cmd_proof(struct cli *cli, int argc, char **argv);
 int cmd_verify_proof(struct cli *cli, int argc, char **argv);
+int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_notice(struct cli *cli, int argc, char **argv);
+int cmd_verify_bundle(struct cli *cli, int argc, char **argv);
 int cmd_rebuild(struct cli *cli, int argc, char **argv);
+
+/* The subject options of subject and export (cmd_subject.c): --email, --account-id or
+ * --device-id (its pseudonym under every key of ledger.subject_key_file), or --subject HEX
+ * (repeatable: several pseudonyms of one subject). */
+#define CLI_SUBJECT_MAX 64
+struct cli_subject {
+	int kind;          /* Consentd__V1__SubjectIdKind of value; 0: none */
+	const char *value;
+	uint8_t pseudonyms[CLI_SUBJECT_MAX][32];
+	size_t n;
+};
+/* getopt_long entries for them (values 'e', 'a', 'v', 'S'). */
+#define CLI_SUBJECT_LONGOPTS                                                                      \
+	{ "email", required_argument, NULL, 'e' }, { "account-id", required_argument, NULL, 'a' }, \
+	{ "device-id", required_argument, NULL, 'v' }, { "subject", required_argument, NULL, 'S' }
+/* 1 if opt was a subject option (taken), 0 if not one, -1 after saying why its value is bad. */
+int cli_subject_opt(struct cli_subject *s, const char *cmd, int opt, const char *arg);
+/* Turns the options into pseudonyms: 0, or -1 after saying why (neither or both given, key file). */
+int cli_subject_resolve(struct cli *cli, const char *cmd, struct cli_subject *s);
 
 #endif

@@ -19,6 +19,9 @@ static const struct command {
 	{ "keygen", cmd_keygen, "generate the Ed25519 key that signs checkpoints" },
 	{ "proof", cmd_proof, "print an inclusion or consistency proof, or the latest checkpoint" },
 	{ "verify-proof", cmd_verify_proof, "check a proof offline against a signed checkpoint" },
+	{ "export", cmd_export, "write a subject's evidence bundle (entries, notices, proofs)" },
+	{ "verify-bundle", cmd_verify_bundle, "check an evidence bundle offline" },
+	{ "notice", cmd_notice, "store the exact text of a notice in the ledger" },
 	{ "rebuild", cmd_rebuild, "recompute the compliance projections from the ledger" },
 };
 

@@ -154,6 +154,11 @@ static const struct route {
 	{ EVHTTP_REQ_GET, "/v1/checkpoints/latest", AUTH_SCOPE_READ, http_evidence_get },
 	{ EVHTTP_REQ_GET, "/v1/proofs/inclusion", AUTH_SCOPE_READ, http_evidence_get },
 	{ EVHTTP_REQ_GET, "/v1/proofs/consistency", AUTH_SCOPE_READ, http_evidence_get },
+	/* exact before prefix: GET /v1/subjects/lookup falls through to the prefix route (405) */
+	{ EVHTTP_REQ_POST, "/v1/subjects/lookup", AUTH_SCOPE_READ, http_subjects_lookup },
+	{ EVHTTP_REQ_GET, "/v1/subjects/", AUTH_SCOPE_READ, http_subjects_get },
+	{ EVHTTP_REQ_PUT, "/v1/notices/", AUTH_SCOPE_ADMIN, http_notices_put },
+	{ EVHTTP_REQ_GET, "/v1/notices/", AUTH_SCOPE_READ, http_notices_get },
 };
 
 static bool route_matches(const char *pattern, const char *path)

@@ -59,6 +59,10 @@ void http_ingest_track(struct http_ingest *h, int delta);
 
 void http_events_post(struct http_req *r);
 void http_evidence_get(struct http_req *r, const char *path);
+void http_subjects_lookup(struct http_req *r, const char *path);
+void http_subjects_get(struct http_req *r, const char *path);
+void http_notices_put(struct http_req *r, const char *path);
+void http_notices_get(struct http_req *r, const char *path);
 
 /* Answers and frees r. body is stolen. */
 void reply_json(struct http_req *r, int status, json_t *body);

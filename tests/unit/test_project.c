@@ -112,6 +112,15 @@ static const struct project_request *find_request(const struct project_batch *pb
 	return NULL;
 }
 
+/* The row of id, which must exist. */
+static const struct project_request *get_request(const struct project_batch *pb, const char *id)
+{
+	const struct project_request *q = find_request(pb, id);
+
+	ck_assert_ptr_nonnull(q);
+	return q;
+}
+
 static size_t count_requests(const struct project_batch *pb)
 {
 	size_t i = 0, n = 0;
@@ -170,7 +179,7 @@ START_TEST(test_refused_unit_rolls_back)
 	/* Anything after fulfilled is refused. */
 	ck_assert_int_eq(apply1(&pb, rights_ev("r2", STAGE(FULFILLED), at(10)), 7), 0);
 	ck_assert_int_eq(apply1(&pb, rights_ev("r2", STAGE(WITHDRAWN), at(11)), 8), -EINVAL);
-	q = find_request(&pb, "r2");
+	q = get_request(&pb, "r2");
 	ck_assert_int_eq(q->row.state, RIGHTS_FULFILLED);
 	ck_assert(q->row.on_time);
 	ck_assert_int_eq(q->last_seq, 7);
@@ -250,6 +259,15 @@ static const struct project_consent *find_consent(const struct project_batch *pb
 	return NULL;
 }
 
+static const struct project_consent *get_consent(const struct project_batch *pb, uint8_t who,
+						 const char *purpose)
+{
+	const struct project_consent *c = find_consent(pb, who, purpose);
+
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
 static void add(struct project_batch *pb, Consentd__V1__Event *ev, uint64_t seq)
 {
 	ck_assert_int_eq(project_add(pb, ev, seq), 0);
@@ -274,15 +292,15 @@ START_TEST(test_consent_state_latest_wins)
 	/* Same instant: the higher seq wins. */
 	add(&pb, consent_ev(1, CONSENTD__V1__CONSENT_ACTION__CONSENT_ACTION_WITHDRAW,
 			    "analytics=0,essential=1", at(5), "v1"), 3);
-	c = find_consent(&pb, 1, "analytics");
+	c = get_consent(&pb, 1, "analytics");
 	ck_assert(!c->granted);
 	ck_assert_int_eq(c->seq, 3);
 	ck_assert_int_eq(c->occurred_at, at(5));
 	/* Another subject is its own row. */
 	add(&pb, consent_ev(2, CONSENTD__V1__CONSENT_ACTION__CONSENT_ACTION_ACCEPT_ALL,
 			    "analytics=1", at(1), "v1"), 4);
-	ck_assert(find_consent(&pb, 2, "analytics")->granted);
-	ck_assert(!find_consent(&pb, 1, "analytics")->granted);
+	ck_assert(get_consent(&pb, 2, "analytics")->granted);
+	ck_assert(!get_consent(&pb, 1, "analytics")->granted);
 	project_batch_free(&pb);
 }
 END_TEST
@@ -301,8 +319,8 @@ START_TEST(test_consent_state_grows)
 	while (project_consent_next(&pb, &i))
 		n++;
 	ck_assert_int_eq(n, 750);
-	ck_assert(find_consent(&pb, 249, "analytics")->granted);
-	ck_assert(!find_consent(&pb, 17, "functional")->granted);
+	ck_assert(get_consent(&pb, 249, "analytics")->granted);
+	ck_assert(!get_consent(&pb, 17, "functional")->granted);
 	project_batch_free(&pb);
 }
 END_TEST
@@ -392,9 +410,9 @@ START_TEST(test_replay_skips_refused)
 		event_release(evs[i]);
 	}
 	ck_assert_int_eq(pb.skipped, 2);
-	ck_assert_int_eq(find_request(&pb, "a")->row.state, RIGHTS_FULFILLED);
-	ck_assert(!find_request(&pb, "a")->row.on_time); /* 6 March + 1 month < 14 April */
-	ck_assert_int_eq(find_request(&pb, "a")->first_seq, 2);
+	ck_assert_int_eq(get_request(&pb, "a")->row.state, RIGHTS_FULFILLED);
+	ck_assert(!get_request(&pb, "a")->row.on_time); /* 6 March + 1 month < 14 April */
+	ck_assert_int_eq(get_request(&pb, "a")->first_seq, 2);
 	project_batch_free(&pb);
 }
 END_TEST
