@@ -3,6 +3,7 @@
 #include "compliance/project.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +44,9 @@ void project_batch_free(struct project_batch *pb)
 	for (size_t i = 0; i < pb->n_notices; i++)
 		free(pb->notices[i].content_type);
 	free(pb->requests);
+	for (size_t i = 0; i < pb->con_cap; i++)
+		free(pb->consent[i].d);
 	free(pb->consent);
-	free(pb->consent_used);
 	free(pb->daily);
 	free(pb->notices);
 	free(pb->undo);
@@ -190,15 +192,11 @@ void project_commit(struct project_batch *pb)
 
 /* ---- consent state ------------------------------------------------------------------------- */
 
-static size_t consent_slot(const struct project_batch *pb, const uint8_t *pseudonym,
-			   const char *purpose)
+static size_t consent_slot(const struct project_batch *pb, const uint8_t *pseudonym)
 {
-	uint64_t h = fnv(purpose, strlen(purpose), fnv(pseudonym, PROJECT_HASH_LEN, FNV_SEED));
-	size_t i = h & (pb->con_cap - 1);
+	size_t i = fnv(pseudonym, PROJECT_HASH_LEN, FNV_SEED) & (pb->con_cap - 1);
 
-	while (pb->consent_used[i] &&
-	       (memcmp(pb->consent[i].pseudonym, pseudonym, PROJECT_HASH_LEN) != 0 ||
-		strcmp(pb->consent[i].purpose, purpose) != 0))
+	while (pb->consent[i].used && memcmp(pb->consent[i].pseudonym, pseudonym, PROJECT_HASH_LEN))
 		i = (i + 1) & (pb->con_cap - 1);
 	return i;
 }
@@ -206,63 +204,87 @@ static size_t consent_slot(const struct project_batch *pb, const uint8_t *pseudo
 static int consent_grow(struct project_batch *pb)
 {
 	struct project_consent *old = pb->consent;
-	bool *old_used = pb->consent_used;
 	size_t old_cap = pb->con_cap, cap = old_cap ? 2 * old_cap : 256;
 
 	if (2 * (pb->con_used + 1) <= old_cap)
 		return 0;
 	pb->consent = calloc(cap, sizeof(*pb->consent));
-	pb->consent_used = calloc(cap, sizeof(*pb->consent_used));
-	if (!pb->consent || !pb->consent_used) {
-		free(pb->consent);
-		free(pb->consent_used);
+	if (!pb->consent) {
 		pb->consent = old;
-		pb->consent_used = old_used;
 		return -ENOMEM;
 	}
 	pb->con_cap = cap;
-	for (size_t i = 0; i < old_cap; i++) {
-		if (!old_used[i])
-			continue;
-		size_t s = consent_slot(pb, old[i].pseudonym, old[i].purpose);
-
-		pb->consent[s] = old[i];
-		pb->consent_used[s] = true;
-	}
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].used)
+			pb->consent[consent_slot(pb, old[i].pseudonym)] = old[i];
 	free(old);
-	free(old_used);
 	return 0;
 }
 
-static bool later(int64_t at, uint64_t seq, const struct project_consent *than)
+/* The row of a pseudonym, created empty if the batch does not hold it yet; NULL on ENOMEM. */
+static struct project_consent *consent_get(struct project_batch *pb, const uint8_t *pseudonym)
+{
+	struct project_consent *c;
+
+	if (consent_grow(pb) < 0)
+		return NULL;
+	c = &pb->consent[consent_slot(pb, pseudonym)];
+	if (!c->used) {
+		c->used = true;
+		memcpy(c->pseudonym, pseudonym, PROJECT_HASH_LEN);
+		pb->con_used++;
+	}
+	return c;
+}
+
+static bool later(int64_t at, uint64_t seq, const struct project_decision *than)
 {
 	return at > than->occurred_at || (at == than->occurred_at && seq > than->seq);
 }
 
-static int consent_put(struct project_batch *pb, const uint8_t *pseudonym, const char *purpose,
-		       bool granted, uint64_t seq, int64_t at)
+/* Sets purpose's decision unless the row holds a later one. */
+static int decision_put(struct project_consent *c, const char *purpose, bool granted, uint64_t seq,
+			int64_t at, bool *changed)
 {
-	struct project_consent *c;
-	size_t slot;
+	struct project_decision *d = NULL;
 
 	if (strlen(purpose) > PROJECT_PURPOSE_MAX)
 		return 0; /* validation refuses such names: nothing to project */
-	if (consent_grow(pb) < 0)
-		return -ENOMEM;
-	slot = consent_slot(pb, pseudonym, purpose);
-	c = &pb->consent[slot];
-	if (pb->consent_used[slot] && !later(at, seq, c))
+	for (size_t i = 0; i < c->n && !d; i++)
+		if (!strcmp(c->d[i].purpose, purpose))
+			d = &c->d[i];
+	if (d && !later(at, seq, d))
 		return 0;
-	if (!pb->consent_used[slot]) {
-		pb->consent_used[slot] = true;
-		pb->con_used++;
-		memcpy(c->pseudonym, pseudonym, PROJECT_HASH_LEN);
-		snprintf(c->purpose, sizeof(c->purpose), "%s", purpose);
+	if (!d) {
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 8;
+			struct project_decision *nd = realloc(c->d, cap * sizeof(*nd));
+
+			if (!nd)
+				return -ENOMEM;
+			c->d = nd;
+			c->cap = cap;
+		}
+		d = &c->d[c->n++];
+		snprintf(d->purpose, sizeof(d->purpose), "%s", purpose);
 	}
-	c->granted = granted;
-	c->seq = seq;
-	c->occurred_at = at;
+	d->granted = granted;
+	d->seq = seq;
+	d->occurred_at = at;
+	*changed = true;
 	return 0;
+}
+
+int project_seed_consent(struct project_batch *pb, const uint8_t pseudonym[PROJECT_HASH_LEN],
+			 const struct project_decision *d, size_t n)
+{
+	struct project_consent *c = consent_get(pb, pseudonym);
+	bool changed = false;
+	int rc = c ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = decision_put(c, d[i].purpose, d[i].granted, d[i].seq, d[i].occurred_at, &changed);
+	return rc;
 }
 
 static int add_consent_state(struct project_batch *pb, const Consentd__V1__Event *ev, uint64_t seq)
@@ -275,15 +297,81 @@ static int add_consent_state(struct project_batch *pb, const Consentd__V1__Event
 		return 0;
 	for (size_t p = 0; p < s->n_pseudonyms; p++) {
 		const Consentd__V1__Pseudonym *ps = s->pseudonyms[p];
+		struct project_consent *row;
+		bool changed = false;
 
 		if (!ps || ps->hmac.len != PROJECT_HASH_LEN)
 			continue;
+		if (!(row = consent_get(pb, ps->hmac.data)))
+			return -ENOMEM;
 		for (size_t i = 0; i < c->n_purposes; i++)
 			if (c->purposes[i] && c->purposes[i]->purpose &&
-			    (rc = consent_put(pb, ps->hmac.data, c->purposes[i]->purpose,
-					      c->purposes[i]->granted, seq, ev->occurred_at)) < 0)
+			    (rc = decision_put(row, c->purposes[i]->purpose, c->purposes[i]->granted, seq,
+					       ev->occurred_at, &changed)) < 0)
 				return rc;
+		row->dirty |= changed;
 	}
+	return 0;
+}
+
+static int cmp_decision(const void *a, const void *b)
+{
+	return strcmp(((const struct project_decision *)a)->purpose,
+		      ((const struct project_decision *)b)->purpose);
+}
+
+char *project_consent_json(const struct project_consent *c)
+{
+	json_t *o = json_object();
+	char when[40], *text = NULL;
+	int rc = o ? 0 : -1;
+
+	qsort(c->d, c->n, sizeof(*c->d), cmp_decision);
+	for (size_t i = 0; i < c->n && !rc; i++) {
+		rfc3339_format(c->d[i].occurred_at, when, sizeof(when));
+		rc = json_object_set_new(o, c->d[i].purpose,
+					 json_pack("{s:b, s:I, s:s}", "granted", c->d[i].granted,
+						   "seq", (json_int_t)c->d[i].seq, "occurred_at", when));
+	}
+	if (!rc)
+		text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return text;
+}
+
+int project_consent_parse(const char *text, size_t len, struct project_decision **out, size_t *n)
+{
+	json_t *o = json_loadb(text, len, 0, NULL), *v;
+	const char *purpose;
+	size_t i = 0;
+	int rc = json_is_object(o) ? 0 : -EINVAL;
+
+	*out = NULL;
+	*n = 0;
+	if (!rc && !(*out = calloc(json_object_size(o) + 1, sizeof(**out))))
+		rc = -ENOMEM;
+	json_object_foreach(o, purpose, v) {
+		struct project_decision *d = &(*out)[i];
+		json_t *seq = json_object_get(v, "seq"), *at = json_object_get(v, "occurred_at");
+
+		if (rc || strlen(purpose) > PROJECT_PURPOSE_MAX || !json_is_boolean(json_object_get(v, "granted")) ||
+		    !json_is_integer(seq) || !json_is_string(at) ||
+		    rfc3339_parse(json_string_value(at), &d->occurred_at) < 0) {
+			rc = rc ? rc : -EINVAL;
+			break;
+		}
+		snprintf(d->purpose, sizeof(d->purpose), "%s", purpose);
+		d->granted = json_is_true(json_object_get(v, "granted"));
+		d->seq = (uint64_t)json_integer_value(seq);
+		i++;
+	}
+	json_decref(o);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		return rc;
+	}
+	*n = i;
 	return 0;
 }
 
@@ -414,7 +502,7 @@ int project_replay(struct project_batch *pb, const Consentd__V1__Event *ev, uint
 const struct project_consent *project_consent_next(const struct project_batch *pb, size_t *i)
 {
 	for (; *i < pb->con_cap; (*i)++)
-		if (pb->consent_used[*i])
+		if (pb->consent[*i].used && pb->consent[*i].dirty)
 			return &pb->consent[(*i)++];
 	return NULL;
 }

@@ -11,7 +11,8 @@
  * - A data-rights event is judged against its request's register row (rights.h); a refused
  *   transition refuses the whole unit it came in (409 invalid_transition), nothing of it is
  *   applied. Days are UTC days of the event's occurred_at.
- * - Consent state: per (pseudonym, purpose) the decision with the greatest (occurred_at, seq).
+ * - Consent state: per pseudonym, for each purpose the decision with the greatest
+ *   (occurred_at, seq); one row per pseudonym (a JSON object keyed by purpose).
  * - Daily aggregates: per UTC day of occurred_at and notice (policy_version, banner_version,
  *   content_sha256 hex or ""), events per action and, per purpose, decisions and grants.
  * - Notices: content_sha256 -> seq, content type and size.
@@ -38,12 +39,21 @@ struct project_request {
 	bool dirty;   /* changed by this batch: to be written */
 };
 
-struct project_consent {
-	uint8_t pseudonym[PROJECT_HASH_LEN];
+/* One purpose's decision in force for a pseudonym. */
+struct project_decision {
 	char purpose[PROJECT_PURPOSE_MAX + 1];
 	bool granted;
 	uint64_t seq;
 	int64_t occurred_at; /* microseconds */
+};
+
+/* A consent_state row: a pseudonym's decisions, one per purpose. */
+struct project_consent {
+	uint8_t pseudonym[PROJECT_HASH_LEN];
+	struct project_decision *d; /* owned */
+	size_t n, cap;
+	bool used;
+	bool dirty; /* changed by this batch: to be written */
 };
 
 /* One aggregate row: purpose NULL for an action count (events), else a purpose's decisions. */
@@ -70,8 +80,7 @@ struct project_batch {
 	struct rights_context ctx; /* borrowed */
 	struct project_request *requests; /* open addressing by request_id */
 	size_t req_cap, req_used;
-	struct project_consent *consent; /* open addressing by (pseudonym, purpose) */
-	bool *consent_used;
+	struct project_consent *consent; /* open addressing by pseudonym */
 	size_t con_cap, con_used;
 	struct project_daily *daily;
 	size_t n_daily, daily_cap;
@@ -91,6 +100,15 @@ void project_batch_free(struct project_batch *pb);
 int project_seed_request(struct project_batch *pb, const struct rights_row *row, uint64_t first_seq,
 			 uint64_t last_seq);
 
+/* Seeds the stored consent state of a pseudonym (before the batch). -ENOMEM. */
+int project_seed_consent(struct project_batch *pb, const uint8_t pseudonym[PROJECT_HASH_LEN],
+			 const struct project_decision *d, size_t n);
+/* consent_state.state of a row: {"<purpose>": {"granted", "seq", "occurred_at"}, ...}, keys
+ * sorted, compact (malloc'd; NULL on ENOMEM). Sorts the row's decisions. */
+char *project_consent_json(const struct project_consent *c);
+/* The reverse: *out (malloc'd, *n of them) or -EINVAL for anything else than that shape. */
+int project_consent_parse(const char *text, size_t len, struct project_decision **out, size_t *n);
+
 /* A unit is applied in two steps: project_check for each of its events in order (seq is the one
  * the event will get), then project_commit if all passed or project_rollback if one failed.
  * project_check returns 0, or -EINVAL / -ETIME / -ENOENT with why naming the request and its
@@ -109,7 +127,7 @@ int project_replay(struct project_batch *pb, const Consentd__V1__Event *ev, uint
 
 /* The request_id of a data-rights event, or NULL. */
 const char *project_request_id(const Consentd__V1__Event *ev);
-/* Iteration over the consent rows (NULL when past the end): for (i = 0; (c = ...(pb, &i)); ). */
+/* Iteration over the changed consent rows (NULL when past the end): for (i = 0; (c = ...(pb, &i)); ). */
 const struct project_consent *project_consent_next(const struct project_batch *pb, size_t *i);
 const struct project_request *project_request_next(const struct project_batch *pb, size_t *i);
 

@@ -147,22 +147,13 @@ static int load_existing(PGconn *c, struct writer_unit **units, size_t n, struct
 static int load_projection(PGconn *c, struct writer_unit **units, size_t n, struct batch *b,
 			   char *err, size_t errlen)
 {
-	const char **ids = calloc(b->n_events + 1, sizeof(*ids));
-	size_t n_ids = 0, k = 0;
+	size_t k = 0;
 	int rc;
 
-	if (!ids)
-		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < units[i]->n; j++, k++) {
-			const struct writer_item *it = &units[i]->items[j];
-
-			b->events[k] = event_decode(it->event, it->event_len);
-			if (b->events[k] && project_request_id(b->events[k]))
-				ids[n_ids++] = project_request_id(b->events[k]);
-		}
-	rc = store_project_load(c, "public", &b->proj, ids, n_ids, err, errlen);
-	free(ids);
+		for (size_t j = 0; j < units[i]->n; j++, k++)
+			b->events[k] = event_decode(units[i]->items[j].event, units[i]->items[j].event_len);
+	rc = store_project_load_events(c, "public", &b->proj, b->events, b->n_events, err, errlen);
 	return store_conn_lost(c) ? -ENOTCONN : rc;
 }
 

@@ -65,6 +65,16 @@ void copy_bytes(struct buf *b, const void *data, size_t len)
 	put(b, data, len);
 }
 
+/* jsonb: a version byte (1), then the JSON text. */
+void copy_jsonb(struct buf *b, const char *json)
+{
+	size_t n = strlen(json);
+
+	put_be(b, (uint32_t)(n + 1), 4);
+	put_be(b, 1, 1);
+	put(b, json, n);
+}
+
 void copy_bool(struct buf *b, bool v)
 {
 	put_be(b, 1, 4);

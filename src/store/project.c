@@ -211,6 +211,77 @@ int store_project_load(PGconn *c, const char *schema, struct project_batch *pb,
 	return rc;
 }
 
+/* The stored consent state of the pseudonyms (n of them, 32 bytes each, concatenated; duplicates
+ * allowed), sent as one bytea and split on the server: one index probe each. */
+int store_project_load_consent(PGconn *c, const char *schema, struct project_batch *pb,
+			       const uint8_t *pseudonyms, size_t n, char *err, size_t errlen)
+{
+	const char *param = (const char *)pseudonyms;
+	const int len = (int)(n * PROJECT_HASH_LEN), binary = 1;
+	char sql[400];
+	PGresult *r;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	snprintf(sql, sizeof(sql),
+		 "SELECT pseudonym, state::text FROM %s.consent_state WHERE pseudonym = ANY (ARRAY("
+		 "SELECT substring($1::bytea FROM i * 32 + 1 FOR 32) "
+		 "FROM generate_series(0, length($1::bytea) / 32 - 1) AS i))", schema);
+	r = PQexecParams(c, sql, 1, NULL, &param, &len, &binary, 1);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail_result(c, r, "loading consent state", err, errlen);
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		struct project_decision *d;
+		size_t nd;
+
+		if (PQgetlength(r, i, 0) != PROJECT_HASH_LEN ||
+		    project_consent_parse(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), &d, &nd) < 0) {
+			snprintf(err, errlen, "consent_state holds a row this consentd cannot read");
+			rc = -EINVAL;
+			break;
+		}
+		rc = project_seed_consent(pb, (const uint8_t *)PQgetvalue(r, i, 0), d, nd);
+		free(d);
+	}
+	PQclear(r);
+	return rc;
+}
+
+int store_project_load_events(PGconn *c, const char *schema, struct project_batch *pb,
+			      Consentd__V1__Event *const *events, size_t n, char *err, size_t errlen)
+{
+	const char **ids = calloc(n + 1, sizeof(*ids));
+	struct buf keys = { 0 };
+	size_t n_ids = 0;
+	int rc = ids ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		const Consentd__V1__Event *ev = events[i];
+
+		if (!ev)
+			continue;
+		if (project_request_id(ev))
+			ids[n_ids++] = project_request_id(ev);
+		if (ev->body_case != CONSENTD__V1__EVENT__BODY_CONSENT || !ev->subject)
+			continue;
+		for (size_t p = 0; p < ev->subject->n_pseudonyms && !rc; p++)
+			if (ev->subject->pseudonyms[p]->hmac.len == PROJECT_HASH_LEN)
+				rc = buf_append(&keys, ev->subject->pseudonyms[p]->hmac.data,
+						PROJECT_HASH_LEN);
+	}
+	if (!rc)
+		rc = store_project_load(c, schema, pb, ids, n_ids, err, errlen);
+	if (!rc)
+		rc = store_project_load_consent(c, schema, pb, keys.data, keys.len / PROJECT_HASH_LEN,
+						err, errlen);
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	free(ids);
+	buf_free(&keys);
+	return rc;
+}
+
 /* ---- writing a batch ------------------------------------------------------------------------ */
 
 static void copy_day(struct buf *b, int64_t day)
@@ -255,21 +326,24 @@ static size_t stage_requests(const struct project_batch *pb, struct buf *b)
 	return n;
 }
 
-static size_t stage_consent(const struct project_batch *pb, struct buf *b)
+static int stage_consent(const struct project_batch *pb, struct buf *b, size_t *n)
 {
 	const struct project_consent *c;
-	size_t i = 0, n = 0;
+	size_t i = 0;
 
+	*n = 0;
 	while ((c = project_consent_next(pb, &i))) {
-		copy_row(b, 5);
+		char *state = project_consent_json(c);
+
+		if (!state)
+			return -ENOMEM;
+		copy_row(b, 2);
 		copy_bytes(b, c->pseudonym, PROJECT_HASH_LEN);
-		copy_text(b, c->purpose);
-		copy_bool(b, c->granted);
-		copy_int8(b, (int64_t)c->seq);
-		copy_timestamptz(b, c->occurred_at);
-		n++;
+		copy_jsonb(b, state);
+		free(state);
+		(*n)++;
 	}
-	return n;
+	return 0;
 }
 
 static size_t stage_daily(const struct project_batch *pb, struct buf *b)
@@ -315,9 +389,7 @@ static void upsert_sql(struct buf *sql, const char *s, bool requests, bool conse
 	if (consent)
 		buf_printf(sql,
 			   "INSERT INTO %s.consent_state AS t SELECT * FROM pg_temp.consent_stage "
-			   "ON CONFLICT (pseudonym, purpose) DO UPDATE SET granted = excluded.granted, "
-			   "seq = excluded.seq, occurred_at = excluded.occurred_at "
-			   "WHERE (excluded.occurred_at, excluded.seq) > (t.occurred_at, t.seq); ", s);
+			   "ON CONFLICT (pseudonym) DO UPDATE SET state = excluded.state; ", s);
 	if (daily)
 		buf_printf(sql,
 			   "INSERT INTO %s.consent_daily AS t SELECT day, policy_version, "
@@ -368,9 +440,9 @@ int store_project_write(PGconn *c, const char *schema, const struct project_batc
 	copy_begin(&con);
 	copy_begin(&day);
 	n_req = stage_requests(pb, &req);
-	n_con = stage_consent(pb, &con);
+	rc = stage_consent(pb, &con, &n_con);
 	n_day = stage_daily(pb, &day);
-	if (n_req)
+	if (!rc && n_req)
 		rc = send_stage(c, "rights_stage", &req, err, errlen);
 	if (!rc && n_con)
 		rc = send_stage(c, "consent_stage", &con, err, errlen);
@@ -392,48 +464,30 @@ int store_project_write(PGconn *c, const char *schema, const struct project_batc
 
 /* ---- replay ---------------------------------------------------------------------------------- */
 
-struct replay_batch {
-	Consentd__V1__LedgerEntry **entries;
-	size_t n;
-};
-
-static void replay_batch_free(struct replay_batch *rb)
-{
-	for (size_t i = 0; i < rb->n; i++)
-		if (rb->entries[i])
-			consentd__v1__ledger_entry__free_unpacked(rb->entries[i], NULL);
-	free(rb->entries);
-}
-
 /* Projects one FETCH worth of entries (binary rows: seq, entry). */
 static int replay_rows(PGconn *c, const char *schema, const struct rights_context *ctx,
 		       const PGresult *r, struct project_rebuild_stats *st, char *err, size_t errlen)
 {
-	struct replay_batch rb = { calloc((size_t)PQntuples(r) + 1, sizeof(*rb.entries)), 0 };
-	const char **ids = calloc((size_t)PQntuples(r) + 1, sizeof(*ids));
+	size_t rows = (size_t)PQntuples(r);
+	Consentd__V1__LedgerEntry **entries = calloc(rows + 1, sizeof(*entries));
+	Consentd__V1__Event **events = calloc(rows + 1, sizeof(*events));
 	struct project_batch pb;
-	size_t n_ids = 0;
-	int rc = rb.entries && ids ? 0 : -ENOMEM;
+	int rc = entries && events ? 0 : -ENOMEM;
 
 	project_batch_init(&pb, ctx);
-	for (int i = 0; !rc && i < PQntuples(r); i++) {
-		Consentd__V1__LedgerEntry *e = consentd__v1__ledger_entry__unpack(
-			NULL, (size_t)PQgetlength(r, i, 1), (const uint8_t *)PQgetvalue(r, i, 1));
-
-		rb.entries[rb.n++] = e;
-		if (!e || !e->event) {
+	for (size_t i = 0; !rc && i < rows; i++) {
+		entries[i] = consentd__v1__ledger_entry__unpack(NULL, (size_t)PQgetlength(r, (int)i, 1),
+								(const uint8_t *)PQgetvalue(r, (int)i, 1));
+		events[i] = entries[i] ? entries[i]->event : NULL;
+		if (!events[i])
 			st->undecodable++;
-			continue;
-		}
-		if (project_request_id(e->event))
-			ids[n_ids++] = project_request_id(e->event);
 	}
 	if (!rc)
-		rc = store_project_load(c, schema, &pb, ids, n_ids, err, errlen);
-	for (size_t i = 0; !rc && i < rb.n; i++) {
-		if (!rb.entries[i] || !rb.entries[i]->event)
+		rc = store_project_load_events(c, schema, &pb, events, rows, err, errlen);
+	for (size_t i = 0; !rc && i < rows; i++) {
+		if (!events[i])
 			continue;
-		rc = project_replay(&pb, rb.entries[i]->event, (uint64_t)store_get_int8(r, (int)i, 0));
+		rc = project_replay(&pb, events[i], (uint64_t)store_get_int8(r, (int)i, 0));
 		st->entries++;
 	}
 	if (!rc)
@@ -442,8 +496,11 @@ static int replay_rows(PGconn *c, const char *schema, const struct rights_contex
 		snprintf(err, errlen, "out of memory");
 	st->skipped += pb.skipped;
 	project_batch_free(&pb);
-	replay_batch_free(&rb);
-	free(ids);
+	for (size_t i = 0; entries && i < rows; i++)
+		if (entries[i])
+			consentd__v1__ledger_entry__free_unpacked(entries[i], NULL);
+	free(entries);
+	free(events);
 	return rc;
 }
 

@@ -33,6 +33,13 @@ int store_project_prepare(PGconn *c, char *err, size_t errlen);
 /* Seeds pb with the stored register rows of the request_ids (n of them; duplicates allowed). */
 int store_project_load(PGconn *c, const char *schema, struct project_batch *pb,
 		       const char *const *ids, size_t n, char *err, size_t errlen);
+/* Seeds pb with every stored row the events touch: the register rows of their requests and the
+ * consent state of the pseudonyms of their consent events (NULL events are skipped). */
+int store_project_load_events(PGconn *c, const char *schema, struct project_batch *pb,
+			      Consentd__V1__Event *const *events, size_t n, char *err, size_t errlen);
+/* Seeds pb with the stored consent state of n pseudonyms (32 bytes each, concatenated). */
+int store_project_load_consent(PGconn *c, const char *schema, struct project_batch *pb,
+			       const uint8_t *pseudonyms, size_t n, char *err, size_t errlen);
 /* Writes pb's deltas into the projections of schema ("public", or "pg_temp" for a check).
  * Needs the staging tables (store_project_prepare or store_project_temp_tables). */
 int store_project_write(PGconn *c, const char *schema, const struct project_batch *pb, char *err,

@@ -46,6 +46,7 @@ void copy_timestamptz(struct buf *b, int64_t unix_us);
 void copy_bool(struct buf *b, bool v);
 void copy_date(struct buf *b, int64_t unix_day); /* days since 1970-01-01 */
 void copy_null(struct buf *b);
+void copy_jsonb(struct buf *b, const char *json);
 /* text (binary COPY sends its bytes as they are) */
 #define copy_text(b, s) copy_bytes((b), (s), strlen(s))
 void copy_end(struct buf *b);

@@ -247,22 +247,24 @@ START_TEST(test_seeded_row_is_judged)
 }
 END_TEST
 
-static const struct project_consent *find_consent(const struct project_batch *pb, uint8_t who,
-						  const char *purpose)
+/* The decision in force for subject `who` and purpose, among the changed rows; NULL if none. */
+static const struct project_decision *find_consent(const struct project_batch *pb, uint8_t who,
+						   const char *purpose)
 {
 	const struct project_consent *c;
 	size_t i = 0;
 
 	while ((c = project_consent_next(pb, &i)))
-		if (c->pseudonym[0] == who && !strcmp(c->purpose, purpose))
-			return c;
+		for (size_t k = 0; c->pseudonym[0] == who && k < c->n; k++)
+			if (!strcmp(c->d[k].purpose, purpose))
+				return &c->d[k];
 	return NULL;
 }
 
-static const struct project_consent *get_consent(const struct project_batch *pb, uint8_t who,
-						 const char *purpose)
+static const struct project_decision *get_consent(const struct project_batch *pb, uint8_t who,
+						  const char *purpose)
 {
-	const struct project_consent *c = find_consent(pb, who, purpose);
+	const struct project_decision *c = find_consent(pb, who, purpose);
 
 	ck_assert_ptr_nonnull(c);
 	return c;
@@ -277,7 +279,7 @@ static void add(struct project_batch *pb, Consentd__V1__Event *ev, uint64_t seq)
 START_TEST(test_consent_state_latest_wins)
 {
 	struct project_batch pb;
-	const struct project_consent *c;
+	const struct project_decision *c;
 
 	project_batch_init(&pb, &ctx);
 	add(&pb, consent_ev(1, CONSENTD__V1__CONSENT_ACTION__CONSENT_ACTION_ACCEPT_ALL,
@@ -305,22 +307,78 @@ START_TEST(test_consent_state_latest_wins)
 }
 END_TEST
 
-/* 1000 subjects x 3 purposes: the table grows many times and keeps every row. */
+/* 250 subjects x 3 purposes: the table grows several times and keeps every row. */
 START_TEST(test_consent_state_grows)
 {
 	struct project_batch pb;
-	size_t i = 0, n = 0;
+	const struct project_consent *c;
+	size_t i = 0, rows = 0, decisions = 0;
 
 	project_batch_init(&pb, &ctx);
 	for (int s = 0; s < 250; s++)
 		add(&pb, consent_ev((uint8_t)s, CONSENTD__V1__CONSENT_ACTION__CONSENT_ACTION_CUSTOMIZE,
 				    "analytics=1,essential=1,functional=0", at(0), "v1"),
 		    (uint64_t)s + 1);
-	while (project_consent_next(&pb, &i))
-		n++;
-	ck_assert_int_eq(n, 750);
+	while ((c = project_consent_next(&pb, &i))) {
+		rows++;
+		decisions += c->n;
+	}
+	ck_assert_int_eq(rows, 250);
+	ck_assert_int_eq(decisions, 750);
 	ck_assert(get_consent(&pb, 249, "analytics")->granted);
 	ck_assert(!get_consent(&pb, 17, "functional")->granted);
+	project_batch_free(&pb);
+}
+END_TEST
+
+/* A stored state is merged with the batch's events; a late event changes nothing, and the row
+ * is not written back unchanged. The JSON form round-trips. */
+START_TEST(test_consent_state_seeded_and_json)
+{
+	struct project_batch pb;
+	struct project_decision stored[2] = {
+		{ .purpose = "analytics", .granted = false, .seq = 40, .occurred_at = 0 },
+		{ .purpose = "advertising", .granted = true, .seq = 41, .occurred_at = 0 },
+	};
+	const struct project_consent *c;
+	struct project_decision *back;
+	uint8_t who[32];
+	size_t i = 0, n;
+	char *json;
+
+	stored[0].occurred_at = at(3);
+	stored[1].occurred_at = at(3) + 1;
+	memset(who, 7, sizeof(who));
+	project_batch_init(&pb, &ctx);
+	ck_assert_int_eq(project_seed_consent(&pb, who, stored, 2), 0);
+	ck_assert_ptr_null(project_consent_next(&pb, &i)); /* seeded, not changed */
+	add(&pb, consent_ev(7, CONSENTD__V1__CONSENT_ACTION__CONSENT_ACTION_ACCEPT_ALL,
+			    "analytics=1,advertising=1", at(2), "v1"), 50); /* happened earlier */
+	i = 0;
+	ck_assert_ptr_null(project_consent_next(&pb, &i));
+	add(&pb, consent_ev(7, CONSENTD__V1__CONSENT_ACTION__CONSENT_ACTION_CUSTOMIZE,
+			    "functional=1,analytics=1", at(4), "v1"), 51);
+	ck_assert(get_consent(&pb, 7, "analytics")->granted);
+	ck_assert_int_eq(get_consent(&pb, 7, "advertising")->seq, 41);
+	i = 0;
+	c = project_consent_next(&pb, &i);
+	ck_assert_ptr_nonnull(c);
+	json = project_consent_json(c);
+	ck_assert_ptr_nonnull(json);
+	ck_assert_str_eq(json,
+			 "{\"advertising\":{\"granted\":true,\"occurred_at\":\"2026-03-08T12:00:00.000001Z\","
+			 "\"seq\":41},\"analytics\":{\"granted\":true,\"occurred_at\":"
+			 "\"2026-03-09T12:00:00Z\",\"seq\":51},\"functional\":{\"granted\":true,"
+			 "\"occurred_at\":\"2026-03-09T12:00:00Z\",\"seq\":51}}");
+	ck_assert_int_eq(project_consent_parse(json, strlen(json), &back, &n), 0);
+	ck_assert_int_eq(n, 3);
+	ck_assert_str_eq(back[0].purpose, "advertising");
+	ck_assert_int_eq(back[0].occurred_at, at(3) + 1);
+	ck_assert_int_eq(back[2].seq, 51);
+	free(back);
+	free(json);
+	ck_assert_int_eq(project_consent_parse("[]", 2, &back, &n), -EINVAL);
+	ck_assert_int_eq(project_consent_parse("{\"a\":{\"granted\":1}}", 20, &back, &n), -EINVAL);
 	project_batch_free(&pb);
 }
 END_TEST
@@ -429,6 +487,7 @@ static Suite *project_suite(void)
 	tcase_add_test(r, test_replay_skips_refused);
 	tcase_add_test(c, test_consent_state_latest_wins);
 	tcase_add_test(c, test_consent_state_grows);
+	tcase_add_test(c, test_consent_state_seeded_and_json);
 	tcase_add_test(c, test_daily_aggregates);
 	tcase_add_test(c, test_notice_indexed_once);
 	suite_add_tcase(s, r);
