@@ -12,8 +12,10 @@ packages=(
 	librdkafka-dev libsystemd-dev check
 	# run: the PostgreSQL server (creates the postgres user), key generation, runuser, pgrep
 	postgresql openssl util-linux procps
-	# test: the integration harness and the quick start's example request
+	# test: the integration harness and the quick start's example request; headless Chromium
+	# renders the HTML reports
 	python3 python3-pytest python3-psycopg2 python3-confluent-kafka curl ca-certificates
+	chromium
 )
 
 installed() {

@@ -35,6 +35,7 @@ int cmd_rejected(struct cli *cli, int argc, char **argv);
 int cmd_keygen(struct cli *cli, int argc, char **argv);
 int cmd_proof(struct cli *cli, int argc, char **argv);
 int cmd_verify_proof(struct cli *cli, int argc, char **argv);
+int cmd_report(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_notice(struct cli *cli, int argc, char **argv);
 int cmd_verify_bundle(struct cli *cli, int argc, char **argv);

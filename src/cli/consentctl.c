@@ -22,6 +22,7 @@ static const struct command {
 	{ "export", cmd_export, "write a subject's evidence bundle (entries, notices, proofs)" },
 	{ "verify-bundle", cmd_verify_bundle, "check an evidence bundle offline" },
 	{ "notice", cmd_notice, "store the exact text of a notice in the ledger" },
+	{ "report", cmd_report, "data-rights register and consent analytics (json, csv, html)" },
 	{ "rebuild", cmd_rebuild, "recompute the compliance projections from the ledger" },
 };
 

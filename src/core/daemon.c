@@ -312,7 +312,7 @@ static int start(struct daemon *d)
 	};
 	struct http_deps hd = {
 		.cfg = &d->cfg.http, .policy = &d->policy, .keys = &d->keys,
-		.tokens = &d->tokens,
+		.tokens = &d->tokens, .postgres = &d->cfg.postgres,
 	};
 	char err[512];
 	int rc;

@@ -18,6 +18,7 @@ struct http_ingest {
 	struct evhttp *http;
 	struct evhttp_bound_socket *listener;
 	struct http_deps deps;
+	struct http_reports *reports;
 	size_t pending;
 };
 
@@ -29,6 +30,11 @@ const struct http_deps *http_ingest_deps(const struct http_ingest *h)
 struct event_base *http_ingest_base(const struct http_ingest *h)
 {
 	return h->base;
+}
+
+struct http_reports *http_ingest_reports(const struct http_ingest *h)
+{
+	return h->reports;
 }
 
 void http_ingest_track(struct http_ingest *h, int delta)
@@ -154,6 +160,8 @@ static const struct route {
 	{ EVHTTP_REQ_GET, "/v1/checkpoints/latest", AUTH_SCOPE_READ, http_evidence_get },
 	{ EVHTTP_REQ_GET, "/v1/proofs/inclusion", AUTH_SCOPE_READ, http_evidence_get },
 	{ EVHTTP_REQ_GET, "/v1/proofs/consistency", AUTH_SCOPE_READ, http_evidence_get },
+	{ EVHTTP_REQ_GET, "/v1/reports/data-rights", AUTH_SCOPE_READ, http_reports_get },
+	{ EVHTTP_REQ_GET, "/v1/reports/consent", AUTH_SCOPE_READ, http_reports_get },
 	/* exact before prefix: GET /v1/subjects/lookup falls through to the prefix route (405) */
 	{ EVHTTP_REQ_POST, "/v1/subjects/lookup", AUTH_SCOPE_READ, http_subjects_lookup },
 	{ EVHTTP_REQ_GET, "/v1/subjects/", AUTH_SCOPE_READ, http_subjects_get },
@@ -210,7 +218,11 @@ struct http_ingest *http_ingest_new(struct event_base *base, const struct http_d
 	h->base = base;
 	h->deps = *deps;
 	h->http = evhttp_new(base);
-	if (!h->http) {
+	h->reports = http_reports_new(h);
+	if (!h->http || !h->reports) {
+		if (h->http)
+			evhttp_free(h->http);
+		http_reports_free(h->reports);
 		free(h);
 		return NULL;
 	}
@@ -284,6 +296,7 @@ void http_ingest_free(struct http_ingest *h)
 {
 	if (!h)
 		return;
+	http_reports_free(h->reports); /* before the connections its streams answer on go */
 	evhttp_free(h->http);
 	free(h);
 }

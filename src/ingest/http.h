@@ -23,6 +23,7 @@ struct http_deps {
 	struct writer *writer;
 	const struct kafka_ingest *kafka; /* NULL when Kafka is off */
 	struct reader *reader;            /* read queries (proofs, checkpoints) */
+	const struct config_postgres *postgres; /* report streams open connections of their own */
 };
 
 struct http_ingest;
@@ -59,6 +60,14 @@ void http_ingest_track(struct http_ingest *h, int delta);
 
 void http_events_post(struct http_req *r);
 void http_evidence_get(struct http_req *r, const char *path);
+
+/* Report streams (http_reports.c): GET /v1/reports/data-rights and /v1/reports/consent. */
+struct http_reports;
+struct http_reports *http_reports_new(struct http_ingest *h);
+/* Cancels every stream and joins its thread; call before evhttp_free. Accepts NULL. */
+void http_reports_free(struct http_reports *rep);
+struct http_reports *http_ingest_reports(const struct http_ingest *h);
+void http_reports_get(struct http_req *r, const char *path);
 void http_subjects_lookup(struct http_req *r, const char *path);
 void http_subjects_get(struct http_req *r, const char *path);
 void http_notices_put(struct http_req *r, const char *path);
