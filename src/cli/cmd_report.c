@@ -20,9 +20,9 @@ static void usage(FILE *out)
 	    out,
 	    "usage: consentctl report data-rights [--from DATE] [--to DATE]\n"
 	    "                  [--status open|overdue|all] [--due-within DAYS]\n"
-	    "                  [--format json|csv|html] [-o FILE] [--conninfo CONNINFO]\n"
+	    "                  [--format json|ndjson|csv|html] [-o FILE] [--conninfo CONNINFO]\n"
 	    "       consentctl report consent [--from DATE] [--to DATE] [--by day|month]\n"
-	    "                  [--format json|csv|html] [-o FILE] [--conninfo CONNINFO]\n"
+	    "                  [--format json|ndjson|csv|html] [-o FILE] [--conninfo CONNINFO]\n"
 	    "data-rights: the register of requests received in the period, with a summary per\n"
 	    "right (open, overdue, on-time rate, median days to close). consent: decisions per\n"
 	    "action and opt-in rate per purpose, per day or month and notice version.\n"

@@ -78,7 +78,7 @@ static int set_choice(int *out, const char *name, const char *value, const char 
 int report_query_set(struct report_query *q, const char *name, const char *value, char *why,
 		     size_t whylen)
 {
-	static const char *const formats[] = {"json", "csv", "html"};
+	static const char *const formats[] = {"json", "csv", "html", "ndjson"};
 	static const char *const statuses[] = {"all", "open", "overdue"};
 	static const char *const buckets[] = {"day", "month"};
 	bool dr = q->kind == REPORT_DATA_RIGHTS;
@@ -89,7 +89,7 @@ int report_query_set(struct report_query *q, const char *name, const char *value
 	if (strcmp(name, "to") == 0)
 		return set_day(&q->to, name, value, why, whylen);
 	if (strcmp(name, "format") == 0) {
-		rc = set_choice(&choice, name, value, formats, 3, why, whylen);
+		rc = set_choice(&choice, name, value, formats, 4, why, whylen);
 		q->format = rc == 0 ? (enum report_format)choice : q->format;
 		return rc;
 	}
@@ -139,6 +139,8 @@ const char *report_content_type(enum report_format f)
 		return "text/csv; charset=utf-8; header=present";
 	case REPORT_FORMAT_HTML:
 		return "text/html; charset=utf-8";
+	case REPORT_FORMAT_NDJSON:
+		return "application/x-ndjson";
 	default:
 		return "application/json";
 	}
@@ -146,7 +148,7 @@ const char *report_content_type(enum report_format f)
 
 void report_file_name(const struct report_query *q, char *out, size_t outlen)
 {
-	static const char *const ext[] = {"json", "csv", "html"};
+	static const char *const ext[] = {"json", "csv", "html", "ndjson"};
 	char from[11], to[11];
 
 	report_day(q->from, from);
@@ -407,13 +409,31 @@ static int csv_dr_row(struct buf *out, const struct report_dr_row *row)
 	return rc;
 }
 
+/* NDJSON is the JSON document cut into lines: its head (report, period, summary) as the first
+ * object, one object per row, and {"row_count":n} last. The head is the JSON renderer's, with
+ * the opening of "rows" replaced by the end of the object. */
+static int ndjson_head(struct buf *out, size_t start)
+{
+	static const char rows[] = ",\"rows\":[\n";
+
+	if (out->len - start < sizeof(rows) - 1 ||
+	    memcmp(out->data + out->len - (sizeof(rows) - 1), rows, sizeof(rows) - 1) != 0)
+		return -EINVAL;
+	out->len -= sizeof(rows) - 1;
+	return buf_append(out, "}\n", 2);
+}
+
 int report_dr_begin(struct buf *out, const struct report_query *q, int64_t today,
 		    const struct report_dr_summary *s)
 {
 	int rc = 0;
 
+	size_t start = out->len;
+
 	if (q->format == REPORT_FORMAT_JSON)
 		rc = json_dr_begin(out, q, today, s);
+	else if (q->format == REPORT_FORMAT_NDJSON)
+		rc = json_dr_begin(out, q, today, s) < 0 ? -ENOMEM : ndjson_head(out, start);
 	else if (q->format == REPORT_FORMAT_CSV)
 		rc =
 		    buf_printf(out, "request_id,right,jurisdiction,state,received,due,extended_due,"
@@ -430,6 +450,8 @@ int report_dr_row(struct buf *out, const struct report_query *q, const struct re
 
 	if (q->format == REPORT_FORMAT_JSON)
 		rc = json_dr_row(out, row, index);
+	else if (q->format == REPORT_FORMAT_NDJSON)
+		rc = json_dr_row(out, row, 0) | buf_append_u8(out, '\n');
 	else if (q->format == REPORT_FORMAT_CSV)
 		rc = csv_dr_row(out, row);
 	else
@@ -443,6 +465,8 @@ int report_dr_end(struct buf *out, const struct report_query *q, uint64_t rows)
 
 	if (q->format == REPORT_FORMAT_JSON)
 		rc = buf_printf(out, "%s],\"row_count\":%" PRIu64 "}\n", rows ? "\n" : "", rows);
+	else if (q->format == REPORT_FORMAT_NDJSON)
+		rc = buf_printf(out, "{\"row_count\":%" PRIu64 "}\n", rows);
 	else if (q->format == REPORT_FORMAT_HTML)
 		rc = report_html_dr_end(out, rows);
 	return rc < 0 ? -ENOMEM : 0;
@@ -736,10 +760,13 @@ static int csv_consent_row(struct buf *out, const struct report_query *q,
 int report_consent_begin(struct buf *out, const struct report_query *q, int64_t today,
 			 const struct report_consent_summary *s)
 {
+	size_t start = out->len;
 	int rc;
 
 	if (q->format == REPORT_FORMAT_JSON)
 		rc = json_consent_begin(out, q, today, s);
+	else if (q->format == REPORT_FORMAT_NDJSON)
+		rc = json_consent_begin(out, q, today, s) < 0 ? -ENOMEM : ndjson_head(out, start);
 	else if (q->format == REPORT_FORMAT_CSV)
 		rc = csv_consent_header(out, s);
 	else
@@ -755,6 +782,8 @@ int report_consent_row(struct buf *out, const struct report_query *q,
 
 	if (q->format == REPORT_FORMAT_JSON)
 		rc = json_consent_row(out, q, s, row, index);
+	else if (q->format == REPORT_FORMAT_NDJSON)
+		rc = json_consent_row(out, q, s, row, 0) | buf_append_u8(out, '\n');
 	else if (q->format == REPORT_FORMAT_CSV)
 		rc = csv_consent_row(out, q, s, row);
 	else
@@ -770,6 +799,8 @@ int report_consent_end(struct buf *out, const struct report_query *q,
 	(void)s;
 	if (q->format == REPORT_FORMAT_JSON)
 		rc = buf_printf(out, "%s],\"row_count\":%" PRIu64 "}\n", rows ? "\n" : "", rows);
+	else if (q->format == REPORT_FORMAT_NDJSON)
+		rc = buf_printf(out, "{\"row_count\":%" PRIu64 "}\n", rows);
 	else if (q->format == REPORT_FORMAT_HTML)
 		rc = report_html_consent_end(out, rows);
 	return rc < 0 ? -ENOMEM : 0;

@@ -15,7 +15,12 @@
 #include "util/util.h"
 
 enum report_kind { REPORT_DATA_RIGHTS, REPORT_CONSENT };
-enum report_format { REPORT_FORMAT_JSON, REPORT_FORMAT_CSV, REPORT_FORMAT_HTML };
+enum report_format {
+	REPORT_FORMAT_JSON,
+	REPORT_FORMAT_CSV,
+	REPORT_FORMAT_HTML,
+	REPORT_FORMAT_NDJSON, /* the JSON document as lines: head, one row per line, row_count */
+};
 enum report_status { REPORT_STATUS_ALL, REPORT_STATUS_OPEN, REPORT_STATUS_OVERDUE };
 enum report_bucket { REPORT_BY_DAY, REPORT_BY_MONTH };
 

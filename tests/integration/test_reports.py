@@ -11,6 +11,7 @@ import hashlib
 import html.parser
 import http.client
 import io
+import json
 import os
 import random
 import re
@@ -508,11 +509,23 @@ def test_reports_match_history(env, consentd, tmp_path):
     doc = get_json(d, env.read_token, "consent")
     check_consent(doc, *expected_consent(h, today - 29 * DAY, today, "day"))
 
+    # NDJSON: the same document as lines (head, rows, row_count).
+    for kind, extra in (("data-rights", {"status": "all", "from": str(frm)}),
+                        ("consent", {"by": "month", "from": str(today - 80 * DAY)})):
+        doc = get_json(d, env.read_token, kind, **extra)
+        r = get(d, env.read_token, "/v1/reports/" + kind, format="ndjson", **extra)
+        assert r.status == 200 and r.header("Content-Type") == "application/x-ndjson", r
+        lines = [json.loads(line) for line in r.body.decode().splitlines()]
+        head = dict(doc)
+        del head["rows"], head["row_count"]
+        assert lines[0] == head and lines[1:-1] == doc["rows"], kind
+        assert lines[-1] == {"row_count": doc["row_count"]}
+
     # consentctl gives the same bytes as the daemon, for every format (same snapshot rules and
     # renderers; the period is explicit so that a date change in between cannot matter).
     period = {"from": str(today - 100 * DAY), "to": str(today)}
     for kind, extra in (("data-rights", {"status": "open"}), ("consent", {"by": "month"})):
-        for fmt in ("json", "csv", "html"):
+        for fmt in ("json", "ndjson", "csv", "html"):
             params = dict(period, format=fmt, **extra)
             r = get(d, env.read_token, "/v1/reports/" + kind, **params)
             assert r.status == 200, r

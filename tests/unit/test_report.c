@@ -299,6 +299,45 @@ START_TEST(test_dr_json)
 }
 END_TEST
 
+/* NDJSON: the JSON document's head, rows and count, one object per line, same values. */
+START_TEST(test_dr_ndjson)
+{
+	struct buf j = {0}, n = {0};
+	json_t *doc, *rows, *line;
+	char *save = NULL, *copy, *l;
+	size_t i = 0;
+
+	render_dr(&j, REPORT_FORMAT_JSON);
+	render_dr(&n, REPORT_FORMAT_NDJSON);
+	doc = json_loadb((const char *)j.data, j.len, 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	rows = json_object_get(doc, "rows");
+	copy = strndup((const char *)n.data, n.len);
+	ck_assert_ptr_nonnull(copy);
+	ck_assert_int_eq(count(copy, "\n"), 4);
+	for (l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save), i++) {
+		line = json_loads(l, 0, NULL);
+		ck_assert_msg(line != NULL, "line %zu is not JSON: %s", i, l);
+		if (i == 0) {
+			ck_assert(json_equal(json_object_get(line, "summary"),
+					     json_object_get(doc, "summary")));
+			ck_assert_str_eq(json_string_value(json_object_get(line, "report")), "data-rights");
+			ck_assert_ptr_null(json_object_get(line, "rows"));
+		} else if (i <= 2) {
+			ck_assert(json_equal(line, json_array_get(rows, i - 1)));
+		} else {
+			ck_assert_int_eq(json_integer_value(json_object_get(line, "row_count")), 2);
+		}
+		json_decref(line);
+	}
+	ck_assert_int_eq(i, 4);
+	free(copy);
+	json_decref(doc);
+	buf_free(&j);
+	buf_free(&n);
+}
+END_TEST
+
 START_TEST(test_dr_html)
 {
 	struct buf b = {0};
@@ -527,6 +566,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_html_and_json_escaping);
 	tcase_add_test(tc, test_dr_csv);
 	tcase_add_test(tc, test_dr_json);
+	tcase_add_test(tc, test_dr_ndjson);
 	tcase_add_test(tc, test_dr_html);
 	tcase_add_test(tc, test_dr_empty);
 	tcase_add_test(tc, test_consent_summary_columns);
