@@ -9,6 +9,7 @@ import datetime
 import pytest
 
 from events import consent_event, data_rights_event, new_id
+from daemon import Ctl
 from pg import free_port
 
 
@@ -221,3 +222,40 @@ def test_projections_must_cover_an_upgraded_ledger(env, consentd):
     assert (n, purposes) == (2, 8)  # 2 pseudonyms x 4 purposes
     assert post(d, env, consent_event()).status == 201
     assert env.ctl.run("verify").returncode == 0
+
+
+def test_holiday_calendar_rolls_due_dates(env, consentd):
+    cal = env.dir + "/holidays.txt"
+    with open(cal, "w") as f:
+        f.write("# company holidays\nweekend = sat,sun\n2025-04-07\n")
+    d = consentd(overrides={"compliance": {"holiday_calendar": cal, "default_jurisdiction": "ccpa"}})
+    rid = "dsr-" + new_id()
+    # 5 April 2025 is a Saturday: GDPR's due date rolls over the weekend and the 7 April holiday.
+    assert post(d, env, dsr(rid, "received", at(2025, 3, 5), jurisdiction="gdpr")).status == 201
+    assert register(env, rid)["due"] == D(2025, 4, 8)
+    # No jurisdiction named: the configured default (ccpa): 5 March + 45 = 19 April, a Saturday.
+    rid2 = "dsr-" + new_id()
+    assert post(d, env, dsr(rid2, "received", at(2025, 3, 5))).status == 201
+    row = register(env, rid2)
+    assert (row["jurisdiction"], row["due"]) == ("ccpa", D(2025, 4, 21))
+    # verify replays with the same rules (consentctl reads the same configuration file).
+    p = env.ctl.run("verify")
+    assert p.returncode == 1 and "rights_request disagrees" in p.out, p.out  # its config has none
+    cfg = env.write_config("with-calendar.conf", free_port(), overrides={
+        "compliance": {"holiday_calendar": cal, "default_jurisdiction": "ccpa"}})
+
+    p = Ctl(env.binaries.consentctl, cfg).run("verify")
+    assert p.returncode == 0, p.out + p.err
+
+
+def test_unreadable_calendar_stops_start_up(env):
+    cfg = env.write_config("bad-cal.conf", free_port(),
+                           overrides={"compliance": {"holiday_calendar": env.dir + "/none.txt"}})
+    rc, out = env.run_consentd("-c", cfg)
+    assert rc != 0 and "holiday_calendar" in out, out
+    with open(env.dir + "/bad.txt", "w") as f:
+        f.write("2025-02-30\n")
+    cfg = env.write_config("bad-cal2.conf", free_port(),
+                           overrides={"compliance": {"holiday_calendar": env.dir + "/bad.txt"}})
+    rc, out = env.run_consentd("-c", cfg)
+    assert rc != 0 and "line 1" in out, out
