@@ -20,6 +20,8 @@ struct http_ingest {
 	struct http_deps deps;
 	struct http_reports *reports;
 	size_t pending;
+	uint8_t request_prefix[8]; /* random, drawn at start: generated request ids */
+	uint64_t request_counter;
 };
 
 const struct http_deps *http_ingest_deps(const struct http_ingest *h)
@@ -47,11 +49,14 @@ size_t http_ingest_pending(const struct http_ingest *h)
 	return h->pending;
 }
 
-/* A caller's X-Request-Id is kept if it is short and printable, else one is generated. */
+/* A caller's X-Request-Id is kept if it is short and printable, else one is generated: a
+ * UUID-shaped id from a random per-process prefix and a counter, unique without drawing
+ * random bytes per request (that draw was 4% of the event loop at one event per request). */
 static void set_request_id(struct http_req *r)
 {
 	const char *id = evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Request-Id");
 	bool ok = id && *id && strlen(id) < sizeof(r->request_id);
+	uint64_t n = ++r->h->request_counter;
 	uint8_t raw[UUID_LEN];
 
 	for (const char *p = id; ok && *p; p++)
@@ -60,10 +65,12 @@ static void set_request_id(struct http_req *r)
 		snprintf(r->request_id, sizeof(r->request_id), "%s", id);
 		return;
 	}
-	if (uuid_random(raw) == 0)
-		uuid_format(raw, r->request_id);
-	else
-		snprintf(r->request_id, sizeof(r->request_id), "unknown");
+	memcpy(raw, r->h->request_prefix, 8);
+	for (int i = 0; i < 8; i++)
+		raw[8 + i] = (uint8_t)(n >> (56 - 8 * i));
+	raw[6] = (uint8_t)((raw[6] & 0x0f) | 0x80); /* version 8 (RFC 9562: custom) */
+	raw[8] = (uint8_t)((raw[8] & 0x3f) | 0x80); /* variant 10 */
+	uuid_format(raw, r->request_id);
 }
 
 static struct http_req *req_new(struct http_ingest *h, struct evhttp_request *req)
@@ -212,11 +219,17 @@ struct http_ingest *http_ingest_new(struct event_base *base, const struct http_d
 {
 	struct http_ingest *h = calloc(1, sizeof(*h));
 	struct timeval idle;
+	uint8_t seed[UUID_LEN];
 
 	if (!h)
 		return NULL;
 	h->base = base;
 	h->deps = *deps;
+	if (uuid_random(seed) < 0) {
+		free(h);
+		return NULL;
+	}
+	memcpy(h->request_prefix, seed, sizeof(h->request_prefix));
 	h->http = evhttp_new(base);
 	h->reports = http_reports_new(h);
 	if (!h->http || !h->reports) {
