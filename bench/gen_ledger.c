@@ -5,12 +5,14 @@
  * commit); signed checkpoints are written by the writer's checkpointer. So the bytes stored are
  * exactly the daemon's. A producer thread prepares the next batch while one commits. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "event/event.h"
 #include "ledger/note.h"
@@ -36,6 +38,7 @@ struct options {
 	uint64_t subjects;
 	const char *origin;
 	const char *verifier_out;
+	const char *subject_key_out;
 	int64_t checkpoint_interval_ms;
 	const char *prefix; /* of the result keys */
 };
@@ -67,9 +70,13 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: gen_ledger --conninfo CONNINFO --entries N [--batch 10000] [--seed S]\n"
 		"                  [--subjects 1000000] [--origin NAME] [--verifier-out FILE]\n"
-		"                  [--checkpoint-interval-ms 1000] [--prefix gen]\n"
+		"                  [--subject-key-out FILE] [--checkpoint-interval-ms 1000]\n"
+		"                  [--prefix gen]\n"
 		"Appends N synthetic events to a migrated consentd database with the daemon's own\n"
-		"encoding and append transaction; prints `result` lines (see bench/stats.h).\n");
+		"encoding and append transaction; prints `result` lines (see bench/stats.h).\n"
+		"--verifier-out writes the checkpoint verifier key; --subject-key-out the subject key\n"
+		"the pseudonyms were made with, as a ledger.subject_key_file (mode 0600), so that a\n"
+		"consentd reading this ledger can look its subjects up.\n");
 }
 
 static void batch_free(struct batch *b)
@@ -288,6 +295,32 @@ static int write_verifier(const struct note_signer *s, const char *path)
 	return rc;
 }
 
+/* The workload's subject keyring in the daemon's key file format ("<version> <64 hex>"). */
+static int write_subject_key(const char *path)
+{
+	const struct subject_keyring *ring = workload_keyring();
+	FILE *f;
+	int fd, rc = 0;
+
+	unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return -errno;
+	if (!(f = fdopen(fd, "w"))) {
+		close(fd);
+		return -EIO;
+	}
+	fprintf(f, "# the benchmark workload's subject key (bench/workload.c); worthless\n");
+	for (size_t i = 0; i < ring->n; i++) {
+		fprintf(f, "%" PRIu32 " ", ring->keys[i].version);
+		for (size_t j = 0; j < SUBJECT_KEY_LEN; j++)
+			fprintf(f, "%02x", ring->keys[i].key[j]);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		rc = -EIO;
+	return rc;
+}
+
 static void report(const struct gen *g, uint64_t appended, int64_t elapsed_ns, struct stats *lat)
 {
 	const char *p = g->opt->prefix;
@@ -359,6 +392,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		{ "subjects", required_argument, NULL, 'S' },
 		{ "origin", required_argument, NULL, 'o' },
 		{ "verifier-out", required_argument, NULL, 'v' },
+		{ "subject-key-out", required_argument, NULL, 'k' },
 		{ "checkpoint-interval-ms", required_argument, NULL, 'i' },
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -388,6 +422,9 @@ static int parse_args(int argc, char **argv, struct options *opt)
 			break;
 		case 'v':
 			opt->verifier_out = optarg;
+			break;
+		case 'k':
+			opt->subject_key_out = optarg;
 			break;
 		case 'i':
 			opt->checkpoint_interval_ms = strtoll(optarg, NULL, 10);
@@ -428,12 +465,15 @@ int main(int argc, char **argv)
 		rc = -EINVAL;
 	} else if (opt.verifier_out && (rc = write_verifier(signer, opt.verifier_out)) < 0) {
 		fprintf(stderr, "gen_ledger: cannot write %s\n", opt.verifier_out);
+	} else if (opt.subject_key_out && (rc = write_subject_key(opt.subject_key_out)) < 0) {
+		fprintf(stderr, "gen_ledger: cannot write %s: %s\n", opt.subject_key_out,
+			strerror(-rc));
 	} else if (!(c = store_connect(opt.conninfo, 10000, "consentd-gen-ledger", err,
 				       sizeof(err)))) {
 		fprintf(stderr, "gen_ledger: %s\n", err);
 		rc = -ENOTCONN;
 	} else if ((rc = store_project_prepare(c, err, sizeof(err))) < 0) {
-		/* the writer's staging tables for the compliance projections, as on its connections */
+		/* the projections must cover the ledger, as for the daemon's writer */
 		fprintf(stderr, "gen_ledger: %s\n", err);
 	} else {
 		rc = generate(&opt, c, signer);

@@ -65,34 +65,6 @@ void copy_bytes(struct buf *b, const void *data, size_t len)
 	put(b, data, len);
 }
 
-/* jsonb: a version byte (1), then the JSON text. */
-void copy_jsonb(struct buf *b, const char *json)
-{
-	size_t n = strlen(json);
-
-	put_be(b, (uint32_t)(n + 1), 4);
-	put_be(b, 1, 1);
-	put(b, json, n);
-}
-
-void copy_bool(struct buf *b, bool v)
-{
-	put_be(b, 1, 4);
-	put_be(b, v ? 1 : 0, 1);
-}
-
-/* date: int4 days since 2000-01-01. */
-void copy_date(struct buf *b, int64_t unix_day)
-{
-	put_be(b, 4, 4);
-	put_be(b, (uint64_t)(uint32_t)(int32_t)(unix_day - 10957), 4);
-}
-
-void copy_null(struct buf *b)
-{
-	put_be(b, UINT32_MAX, 4); /* length -1 */
-}
-
 void copy_timestamptz(struct buf *b, int64_t unix_us)
 {
 	copy_int8(b, unix_us - PG_EPOCH_OFFSET_US);

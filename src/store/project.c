@@ -1,5 +1,6 @@
-/* The projections in PostgreSQL. A batch's deltas go through session staging tables by binary
- * COPY, then one multi-statement upsert: at most four round trips whatever the batch size. */
+/* The projections in PostgreSQL. A batch's reads are one query per kind (register rows, consent
+ * states), its writes one pipelined round trip of INSERT ... SELECT FROM unnest(binary arrays),
+ * whatever the batch size. */
 #include "store/project.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 
 #include "compliance/deadline.h"
 #include "event/event.h"
+#include "store/pgarray.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -82,13 +84,7 @@ void store_project_context_free(struct project_context *ctx)
 	ctx->calendar = NULL;
 }
 
-/* ---- staging tables ------------------------------------------------------------------------ */
-
-static const char stage_sql[] =
-	"CREATE TEMP TABLE rights_stage (LIKE public.rights_request); "
-	"CREATE TEMP TABLE consent_stage (LIKE public.consent_state); "
-	"CREATE TEMP TABLE daily_stage (day date, policy_version text, banner_version text, "
-	"notice_sha256 text, name text, is_purpose boolean, events bigint, granted bigint)";
+/* ---- readiness and temporary copies ---------------------------------------------------------- */
 
 int store_project_prepare(PGconn *c, char *err, size_t errlen)
 {
@@ -104,7 +100,7 @@ int store_project_prepare(PGconn *c, char *err, size_t errlen)
 				      "predates schema 4): run `consentctl rebuild`");
 		return -ESTALE;
 	}
-	return store_exec(c, stage_sql, err, errlen);
+	return 0;
 }
 
 int store_project_temp_tables(PGconn *c, char *err, size_t errlen)
@@ -115,7 +111,7 @@ int store_project_temp_tables(PGconn *c, char *err, size_t errlen)
 	for (size_t i = 0; i < PROJECT_TABLES; i++)
 		buf_printf(&sql, "CREATE TEMP TABLE %s (LIKE public.%s INCLUDING ALL); ", tables[i],
 			   tables[i]);
-	if (buf_append(&sql, stage_sql, sizeof(stage_sql)) < 0)
+	if (buf_append(&sql, "", 1) < 0)
 		return -ENOMEM;
 	rc = store_exec(c, (const char *)sql.data, err, errlen);
 	buf_free(&sql);
@@ -284,181 +280,245 @@ int store_project_load_events(PGconn *c, const char *schema, struct project_batc
 
 /* ---- writing a batch ------------------------------------------------------------------------ */
 
-static void copy_day(struct buf *b, int64_t day)
+/* One statement of a batch's write: INSERT ... SELECT FROM unnest($1::t[], ...), each
+ * parameter a binary array (pgarray.h) with one element per row. */
+#define WRITE_PARAMS_MAX 13
+
+struct write_stmt {
+	char sql[1200];
+	struct pg_array a[WRITE_PARAMS_MAX];
+	int n;
+	size_t rows;
+};
+
+static void stmt_begin(struct write_stmt *w, const uint32_t *oids, int n)
+{
+	w->n = n;
+	w->rows = 0;
+	for (int i = 0; i < n; i++)
+		pg_array_begin(&w->a[i], oids[i]);
+}
+
+static void stmt_free(struct write_stmt *w)
+{
+	for (int i = 0; i < w->n; i++)
+		pg_array_free(&w->a[i]);
+}
+
+static void array_day(struct pg_array *a, int64_t day)
 {
 	if (day == RIGHTS_NO_DAY)
-		copy_null(b);
+		pg_array_null(a);
 	else
-		copy_date(b, day);
+		pg_array_date(a, day);
 }
 
-static size_t stage_requests(const struct project_batch *pb, struct buf *b)
+static void build_requests(const struct project_batch *pb, const char *schema,
+			   struct write_stmt *w)
 {
+	static const uint32_t oids[] = { PG_OID_TEXT, PG_OID_TEXT, PG_OID_TEXT, PG_OID_TEXT,
+					 PG_OID_BOOL, PG_OID_DATE, PG_OID_DATE, PG_OID_DATE,
+					 PG_OID_DATE, PG_OID_TEXT, PG_OID_BOOL, PG_OID_INT8,
+					 PG_OID_INT8 };
 	const struct project_request *q;
-	size_t i = 0, n = 0;
+	size_t i = 0;
 
+	stmt_begin(w, oids, 13);
+	snprintf(w->sql, sizeof(w->sql),
+		 "INSERT INTO %s.rights_request AS t (request_id, right_name, jurisdiction, state, "
+		 "extended, received_on, due_on, extended_due_on, closed_on, outcome, on_time, "
+		 "first_seq, last_seq) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+		 "$4::text[], $5::bool[], $6::date[], $7::date[], $8::date[], $9::date[], $10::text[], "
+		 "$11::bool[], $12::int8[], $13::int8[]) ON CONFLICT (request_id) DO UPDATE SET "
+		 "right_name = excluded.right_name, jurisdiction = excluded.jurisdiction, "
+		 "state = excluded.state, extended = excluded.extended, "
+		 "received_on = excluded.received_on, due_on = excluded.due_on, "
+		 "extended_due_on = excluded.extended_due_on, closed_on = excluded.closed_on, "
+		 "outcome = excluded.outcome, on_time = excluded.on_time, last_seq = excluded.last_seq",
+		 schema);
 	while ((q = project_request_next(pb, &i))) {
 		const struct rights_row *row = &q->row;
-		bool closed = row->closed_day != RIGHTS_NO_DAY;
+		const char *right = event_right_name(row->right);
 
-		copy_row(b, 13);
-		copy_text(b, row->request_id);
-		copy_text(b, event_right_name(row->right) ? event_right_name(row->right) : "unspecified");
-		copy_text(b, row->policy->name);
-		copy_text(b, rights_state_name(row->state));
-		copy_bool(b, row->extended);
-		copy_date(b, row->received_day);
-		copy_date(b, row->due_day);
-		copy_day(b, row->extended_due_day);
-		copy_day(b, row->closed_day);
-		if (closed)
-			copy_text(b, rights_state_name(row->outcome));
-		else
-			copy_null(b);
-		if (closed)
-			copy_bool(b, row->on_time);
-		else
-			copy_null(b);
-		copy_int8(b, (int64_t)q->first_seq);
-		copy_int8(b, (int64_t)q->last_seq);
-		n++;
+		pg_array_text(&w->a[0], row->request_id);
+		pg_array_text(&w->a[1], right ? right : "unspecified");
+		pg_array_text(&w->a[2], row->policy->name);
+		pg_array_text(&w->a[3], rights_state_name(row->state));
+		pg_array_bool(&w->a[4], row->extended);
+		pg_array_date(&w->a[5], row->received_day);
+		pg_array_date(&w->a[6], row->due_day);
+		array_day(&w->a[7], row->extended_due_day);
+		array_day(&w->a[8], row->closed_day);
+		if (row->closed_day == RIGHTS_NO_DAY) {
+			pg_array_null(&w->a[9]);
+			pg_array_null(&w->a[10]);
+		} else {
+			pg_array_text(&w->a[9], rights_state_name(row->outcome));
+			pg_array_bool(&w->a[10], row->on_time);
+		}
+		pg_array_int8(&w->a[11], (int64_t)q->first_seq);
+		pg_array_int8(&w->a[12], (int64_t)q->last_seq);
+		w->rows++;
 	}
-	return n;
 }
 
-static int stage_consent(const struct project_batch *pb, struct buf *b, size_t *n)
+static int build_consent(const struct project_batch *pb, const char *schema, struct write_stmt *w)
 {
+	static const uint32_t oids[] = { PG_OID_BYTEA, PG_OID_JSONB };
 	const struct project_consent *c;
 	size_t i = 0;
 
-	*n = 0;
+	stmt_begin(w, oids, 2);
+	snprintf(w->sql, sizeof(w->sql),
+		 "INSERT INTO %s.consent_state AS t (pseudonym, state) SELECT * FROM "
+		 "unnest($1::bytea[], $2::jsonb[]) ON CONFLICT (pseudonym) DO UPDATE SET "
+		 "state = excluded.state", schema);
 	while ((c = project_consent_next(pb, &i))) {
 		char *state = project_consent_json(c);
 
 		if (!state)
 			return -ENOMEM;
-		copy_row(b, 2);
-		copy_bytes(b, c->pseudonym, PROJECT_HASH_LEN);
-		copy_jsonb(b, state);
+		pg_array_add(&w->a[0], c->pseudonym, PROJECT_HASH_LEN);
+		pg_array_jsonb(&w->a[1], state);
 		free(state);
-		(*n)++;
+		w->rows++;
 	}
 	return 0;
 }
 
-static size_t stage_daily(const struct project_batch *pb, struct buf *b)
+/* Actions (is_purpose false) or purposes: the two daily tables. */
+static void build_daily(const struct project_batch *pb, const char *schema, bool purposes,
+			struct write_stmt *w)
 {
+	static const uint32_t oids[] = { PG_OID_DATE, PG_OID_TEXT, PG_OID_TEXT, PG_OID_TEXT,
+					 PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8 };
+
+	stmt_begin(w, oids, purposes ? 7 : 6);
+	if (purposes)
+		snprintf(w->sql, sizeof(w->sql),
+			 "INSERT INTO %s.consent_purpose_daily AS t (day, policy_version, "
+			 "banner_version, notice_sha256, purpose, decisions, granted) SELECT * FROM "
+			 "unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], "
+			 "$6::int8[], $7::int8[]) ON CONFLICT (day, policy_version, banner_version, "
+			 "notice_sha256, purpose) DO UPDATE SET decisions = t.decisions + "
+			 "excluded.decisions, granted = t.granted + excluded.granted", schema);
+	else
+		snprintf(w->sql, sizeof(w->sql),
+			 "INSERT INTO %s.consent_daily AS t (day, policy_version, banner_version, "
+			 "notice_sha256, action, events) SELECT * FROM unnest($1::date[], $2::text[], "
+			 "$3::text[], $4::text[], $5::text[], $6::int8[]) ON CONFLICT (day, "
+			 "policy_version, banner_version, notice_sha256, action) DO UPDATE SET "
+			 "events = t.events + excluded.events", schema);
 	for (size_t i = 0; i < pb->n_daily; i++) {
 		const struct project_daily *d = &pb->daily[i];
 
-		copy_row(b, 8);
-		copy_date(b, d->day);
-		copy_text(b, d->policy_version);
-		copy_text(b, d->banner_version);
-		copy_text(b, d->notice_sha256);
-		copy_text(b, d->name);
-		copy_bool(b, d->is_purpose);
-		copy_int8(b, d->events);
-		copy_int8(b, d->granted);
+		if (d->is_purpose != purposes)
+			continue;
+		pg_array_date(&w->a[0], d->day);
+		pg_array_text(&w->a[1], d->policy_version);
+		pg_array_text(&w->a[2], d->banner_version);
+		pg_array_text(&w->a[3], d->notice_sha256);
+		pg_array_text(&w->a[4], d->name);
+		pg_array_int8(&w->a[5], d->events);
+		if (purposes)
+			pg_array_int8(&w->a[6], d->granted);
+		w->rows++;
 	}
-	return pb->n_daily;
 }
 
-static int send_stage(PGconn *c, const char *table, struct buf *b, char *err, size_t errlen)
+static void build_notices(const struct project_batch *pb, const char *schema, struct write_stmt *w)
 {
-	char sql[80];
+	static const uint32_t oids[] = { PG_OID_BYTEA, PG_OID_INT8, PG_OID_TEXT, PG_OID_INT8 };
 
-	copy_end(b);
-	if (copy_failed(b))
-		return -ENOMEM;
-	snprintf(sql, sizeof(sql), "COPY pg_temp.%s FROM STDIN (FORMAT binary)", table);
-	return copy_send(c, sql, b, err, errlen);
-}
-
-static void upsert_sql(struct buf *sql, const char *s, bool requests, bool consent, bool daily)
-{
-	if (requests)
-		buf_printf(sql,
-			   "INSERT INTO %s.rights_request AS t SELECT * FROM pg_temp.rights_stage "
-			   "ON CONFLICT (request_id) DO UPDATE SET right_name = excluded.right_name, "
-			   "jurisdiction = excluded.jurisdiction, state = excluded.state, "
-			   "extended = excluded.extended, received_on = excluded.received_on, "
-			   "due_on = excluded.due_on, extended_due_on = excluded.extended_due_on, "
-			   "closed_on = excluded.closed_on, outcome = excluded.outcome, "
-			   "on_time = excluded.on_time, last_seq = excluded.last_seq; ", s);
-	if (consent)
-		buf_printf(sql,
-			   "INSERT INTO %s.consent_state AS t SELECT * FROM pg_temp.consent_stage "
-			   "ON CONFLICT (pseudonym) DO UPDATE SET state = excluded.state; ", s);
-	if (daily)
-		buf_printf(sql,
-			   "INSERT INTO %s.consent_daily AS t SELECT day, policy_version, "
-			   "banner_version, notice_sha256, name, events FROM pg_temp.daily_stage "
-			   "WHERE NOT is_purpose ON CONFLICT (day, policy_version, banner_version, "
-			   "notice_sha256, action) DO UPDATE SET events = t.events + excluded.events; "
-			   "INSERT INTO %s.consent_purpose_daily AS t SELECT day, policy_version, "
-			   "banner_version, notice_sha256, name, events, granted FROM "
-			   "pg_temp.daily_stage WHERE is_purpose ON CONFLICT (day, policy_version, "
-			   "banner_version, notice_sha256, purpose) DO UPDATE SET "
-			   "decisions = t.decisions + excluded.decisions, "
-			   "granted = t.granted + excluded.granted; ", s, s);
-	buf_printf(sql, "TRUNCATE pg_temp.rights_stage, pg_temp.consent_stage, pg_temp.daily_stage");
-}
-
-static int write_notices(PGconn *c, const char *schema, const struct project_batch *pb, char *err,
-			 size_t errlen)
-{
-	char sql[200];
-
-	snprintf(sql, sizeof(sql), "INSERT INTO %s.notice (content_sha256, seq, content_type, size) "
-				   "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", schema);
+	stmt_begin(w, oids, 4);
+	snprintf(w->sql, sizeof(w->sql),
+		 "INSERT INTO %s.notice (content_sha256, seq, content_type, size) SELECT h, s, t, "
+		 "z::integer FROM unnest($1::bytea[], $2::int8[], $3::text[], $4::int8[]) AS "
+		 "u(h, s, t, z) ON CONFLICT DO NOTHING", schema);
 	for (size_t i = 0; i < pb->n_notices; i++) {
-		const struct project_notice *n = &pb->notices[i];
-		char seq[24], size[24];
-		const char *params[] = { (const char *)n->sha256, seq, n->content_type, size };
-		const int lengths[] = { PROJECT_HASH_LEN, 0, 0, 0 }, formats[] = { 1, 0, 0, 0 };
-		PGresult *r;
-
-		snprintf(seq, sizeof(seq), "%" PRIu64, n->seq);
-		snprintf(size, sizeof(size), "%zu", n->size);
-		r = PQexecParams(c, sql, 4, NULL, params, lengths, formats, 0);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK)
-			return fail_result(c, r, "indexing a notice", err, errlen);
-		PQclear(r);
+		pg_array_add(&w->a[0], pb->notices[i].sha256, PROJECT_HASH_LEN);
+		pg_array_int8(&w->a[1], (int64_t)pb->notices[i].seq);
+		pg_array_text(&w->a[2], pb->notices[i].content_type);
+		pg_array_int8(&w->a[3], (int64_t)pb->notices[i].size);
+		w->rows++;
 	}
-	return 0;
+}
+
+static int send_stmt(PGconn *c, struct write_stmt *w)
+{
+	const char *values[WRITE_PARAMS_MAX];
+	int lengths[WRITE_PARAMS_MAX], formats[WRITE_PARAMS_MAX];
+
+	for (int i = 0; i < w->n; i++) {
+		if (pg_array_end(&w->a[i]) < 0)
+			return -ENOMEM;
+		values[i] = (const char *)w->a[i].b.data;
+		lengths[i] = (int)w->a[i].b.len;
+		formats[i] = 1;
+	}
+	return PQsendQueryParams(c, w->sql, w->n, NULL, values, lengths, formats, 0) ? 0 : -EIO;
+}
+
+/* Reads the pipeline's results up to its sync point and leaves pipeline mode; the first error
+ * wins. A broken connection is reported as such (the caller reconnects). */
+static int finish_pipeline(PGconn *c, size_t sent, int rc, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sent; i++) {
+		PGresult *r = PQgetResult(c);
+
+		if (!r)
+			break; /* the connection is gone */
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+			snprintf(err, errlen, "writing projections: %s", PQresultErrorMessage(r));
+			rc = -EIO;
+		}
+		PQclear(r);
+		while ((r = PQgetResult(c))) /* the NULL that ends this statement's results */
+			PQclear(r);
+	}
+	for (PGresult *r; (r = PQgetResult(c));) {
+		bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	if (!PQexitPipelineMode(c) || store_conn_lost(c)) {
+		if (rc == 0)
+			snprintf(err, errlen, "writing projections: %s", PQerrorMessage(c));
+		return -ENOTCONN;
+	}
+	return rc;
 }
 
 int store_project_write(PGconn *c, const char *schema, const struct project_batch *pb, char *err,
 			size_t errlen)
 {
-	struct buf req = { 0 }, con = { 0 }, day = { 0 }, sql = { 0 };
-	size_t n_req, n_con, n_day;
-	int rc = 0;
+	struct write_stmt w[5];
+	size_t sent = 0;
+	int rc;
 
-	copy_begin(&req);
-	copy_begin(&con);
-	copy_begin(&day);
-	n_req = stage_requests(pb, &req);
-	rc = stage_consent(pb, &con, &n_con);
-	n_day = stage_daily(pb, &day);
-	if (!rc && n_req)
-		rc = send_stage(c, "rights_stage", &req, err, errlen);
-	if (!rc && n_con)
-		rc = send_stage(c, "consent_stage", &con, err, errlen);
-	if (!rc && n_day)
-		rc = send_stage(c, "daily_stage", &day, err, errlen);
-	if (!rc && (n_req || n_con || n_day)) {
-		upsert_sql(&sql, schema, n_req, n_con, n_day);
-		rc = buf_append(&sql, "", 1) < 0 ? -ENOMEM
-						 : store_exec(c, (const char *)sql.data, err, errlen);
+	build_requests(pb, schema, &w[0]);
+	rc = build_consent(pb, schema, &w[1]);
+	build_daily(pb, schema, false, &w[2]);
+	build_daily(pb, schema, true, &w[3]);
+	build_notices(pb, schema, &w[4]);
+	if (!rc && !PQenterPipelineMode(c)) {
+		snprintf(err, errlen, "writing projections: %s", PQerrorMessage(c));
+		rc = -EIO;
 	}
-	if (!rc)
-		rc = write_notices(c, schema, pb, err, errlen);
-	buf_free(&req);
-	buf_free(&con);
-	buf_free(&day);
-	buf_free(&sql);
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(w); i++)
+		if (w[i].rows && (rc = send_stmt(c, &w[i])) == 0)
+			sent++;
+	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF) {
+		if (!PQpipelineSync(c) && rc == 0)
+			rc = -EIO;
+		rc = finish_pipeline(c, sent, rc, err, errlen);
+	}
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "writing projections: out of memory");
+	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
+		stmt_free(&w[i]);
 	return rc;
 }
 
@@ -561,7 +621,6 @@ int store_project_rebuild(PGconn *c, const struct rights_context *ctx, FILE *pro
 	/* Appends wait for the head lock until the rebuild commits. */
 	if ((rc = store_exec(c, "SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE", err,
 			     errlen)) < 0 ||
-	    (rc = store_exec(c, stage_sql, err, errlen)) < 0 ||
 	    (rc = store_project_replay(c, "public", ctx, progress, st, err, errlen)) < 0 ||
 	    (rc = store_exec(c, "UPDATE projection_state SET complete = true, rebuilt_at = now() "
 				"WHERE id = 1", err, errlen)) < 0 ||

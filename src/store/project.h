@@ -26,8 +26,7 @@ int store_project_context(const struct config_compliance *cfg, struct project_co
 void store_project_context_free(struct project_context *ctx);
 
 /* On a new connection of the ledger writer: refuses (-ESTALE) while the projections are not
- * complete (a ledger older than migration 004 needs `consentctl rebuild`), and creates the
- * session's staging tables. */
+ * complete (a ledger older than migration 004 needs `consentctl rebuild`). */
 int store_project_prepare(PGconn *c, char *err, size_t errlen);
 
 /* Seeds pb with the stored register rows of the request_ids (n of them; duplicates allowed). */
@@ -41,7 +40,8 @@ int store_project_load_events(PGconn *c, const char *schema, struct project_batc
 int store_project_load_consent(PGconn *c, const char *schema, struct project_batch *pb,
 			       const uint8_t *pseudonyms, size_t n, char *err, size_t errlen);
 /* Writes pb's deltas into the projections of schema ("public", or "pg_temp" for a check).
- * Needs the staging tables (store_project_prepare or store_project_temp_tables). */
+ * One round trip: every statement (INSERT ... SELECT FROM unnest of binary arrays, one element
+ * per row) is sent in pipeline mode, then one sync. */
 int store_project_write(PGconn *c, const char *schema, const struct project_batch *pb, char *err,
 			size_t errlen);
 
@@ -63,7 +63,7 @@ int store_project_replay(PGconn *c, const char *schema, const struct rights_cont
 int store_project_rebuild(PGconn *c, const struct rights_context *ctx, FILE *progress,
 			  struct project_rebuild_stats *st, char *err, size_t errlen);
 
-/* Creates empty pg_temp copies of the projections and the staging tables (for a check). */
+/* Creates empty pg_temp copies of the projections (for a check). */
 int store_project_temp_tables(PGconn *c, char *err, size_t errlen);
 
 /* Rows that differ between public and pg_temp projections, per table, in a fixed order. */

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "util/util.h"
 
@@ -43,12 +42,6 @@ void copy_int2(struct buf *b, int16_t v);
 void copy_int8(struct buf *b, int64_t v);
 void copy_bytes(struct buf *b, const void *data, size_t len);
 void copy_timestamptz(struct buf *b, int64_t unix_us);
-void copy_bool(struct buf *b, bool v);
-void copy_date(struct buf *b, int64_t unix_day); /* days since 1970-01-01 */
-void copy_null(struct buf *b);
-void copy_jsonb(struct buf *b, const char *json);
-/* text (binary COPY sends its bytes as they are) */
-#define copy_text(b, s) copy_bytes((b), (s), strlen(s))
 void copy_end(struct buf *b);
 /* Sends "COPY ... FROM STDIN (FORMAT binary)" with the buffer's rows. */
 int copy_send(PGconn *c, const char *copy_sql, const struct buf *b, char *err, size_t errlen);
