@@ -1,7 +1,8 @@
-/* The append transaction: lock the chain head, find which event_ids exist, load the data-rights
- * register rows the batch touches, judge each unit's transitions, assign seqs and link entries in
- * memory, load the rows with binary COPY, write the projections, move the head, commit. A fixed
- * number of round trips per batch whatever its size. */
+/* The append transaction: in one pipelined round trip BEGIN, lock the chain head, find which
+ * event_ids exist and load the projection rows the batch touches; then judge each unit's
+ * data-rights transitions, assign seqs and link entries in memory; load the rows with binary
+ * COPY; and in one more round trip write the projections, move the head and COMMIT. A fixed
+ * number of round trips per batch whatever its size (two plus two per COPY). */
 #include "store/writer.h"
 
 #include <errno.h>
@@ -95,46 +96,44 @@ static int fail_result(PGconn *c, PGresult *r, char *err, size_t errlen)
 	return store_conn_lost(c) ? -ENOTCONN : -EIO;
 }
 
-static int lock_head(PGconn *c, struct batch *b, char *err, size_t errlen)
+/* '{uuid,uuid,...}': every event_id of the batch, as one uuid[] parameter. */
+static int ids_param(struct writer_unit **units, size_t n, struct buf *ids)
 {
-	PGresult *r = PQexecParams(c, "SELECT seq, leaf_hash FROM ledger_head WHERE id = 1 FOR UPDATE",
-				   0, NULL, NULL, NULL, NULL, 1);
+	int rc = buf_append_u8(ids, '{');
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
-	    PQgetlength(r, 0, 1) != WRITER_HASH_LEN)
-		return fail_result(c, r, err, errlen);
-	b->head_seq = (uint64_t)store_get_int8(r, 0, 0);
-	memcpy(b->head_hash, PQgetvalue(r, 0, 1), WRITER_HASH_LEN);
-	PQclear(r);
-	return 0;
-}
-
-/* One query for every event_id of the batch: '{uuid,uuid,...}'::uuid[]. */
-static int load_existing(PGconn *c, struct writer_unit **units, size_t n, struct batch *b, char *err,
-			 size_t errlen)
-{
-	struct buf ids = { 0 };
-	const char *param;
-	PGresult *r;
-	int rc = 0;
-
-	buf_append_u8(&ids, '{');
 	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < units[i]->n; k++) {
+		for (size_t k = 0; k < units[i]->n && rc == 0; k++) {
 			char text[UUID_STR_LEN + 1];
 
 			uuid_format(units[i]->items[k].event_id, text);
-			buf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", text);
+			rc = buf_printf(ids, "%s%s", ids->len > 1 ? "," : "", text);
 		}
-	if (buf_append(&ids, "}", 2) < 0)
-		return -ENOMEM;
-	param = (const char *)ids.data;
-	r = PQexecParams(c, "SELECT event_id, seq, leaf_hash, event_digest FROM audit_log "
-			    "WHERE event_id = ANY($1::uuid[])", 1, NULL, &param, NULL, NULL, 1);
-	buf_free(&ids);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail_result(c, r, err, errlen);
-	for (int row = 0; row < PQntuples(r); row++)
+	return rc < 0 ? rc : buf_append(ids, "}", 2);
+}
+
+static int read_head(PGconn *c, struct batch *b, char *err, size_t errlen)
+{
+	PGresult *r;
+	int rc = store_pipe_result(c, PGRES_TUPLES_OK, &r, err, errlen);
+
+	if (rc == 0 && (PQntuples(r) != 1 || PQgetlength(r, 0, 1) != WRITER_HASH_LEN)) {
+		snprintf(err, errlen, "ledger_head: no single row with a 32-byte leaf_hash");
+		rc = -EIO;
+	}
+	if (rc == 0) {
+		b->head_seq = (uint64_t)store_get_int8(r, 0, 0);
+		memcpy(b->head_hash, PQgetvalue(r, 0, 1), WRITER_HASH_LEN);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int read_existing(PGconn *c, struct batch *b, char *err, size_t errlen)
+{
+	PGresult *r;
+	int rc = store_pipe_result(c, PGRES_TUPLES_OK, &r, err, errlen);
+
+	for (int row = 0; rc == 0 && row < PQntuples(r); row++)
 		seen_put(&b->seen, (const uint8_t *)PQgetvalue(r, row, 0),
 			 (const uint8_t *)PQgetvalue(r, row, 3), (uint64_t)store_get_int8(r, row, 1),
 			 (const uint8_t *)PQgetvalue(r, row, 2));
@@ -142,19 +141,58 @@ static int load_existing(PGconn *c, struct writer_unit **units, size_t n, struct
 	return rc;
 }
 
-/* Decodes every item (the projections need the event, the writer holds only its bytes) and loads
- * the register rows of the data-rights requests they name. */
-static int load_projection(PGconn *c, struct writer_unit **units, size_t n, struct batch *b,
-			   char *err, size_t errlen)
+/* One round trip opens the transaction: BEGIN, the chain head locked (SELECT ... FOR UPDATE:
+ * every writer of this ledger serialises here), which event_ids exist already, and the stored
+ * projection rows the batch's events touch. */
+static int start(PGconn *c, struct writer_unit **units, size_t n, struct batch *b, char *err,
+		 size_t errlen)
+{
+	struct buf ids = { 0 };
+	struct project_loads ld = { 0 };
+	const char *param;
+	bool synced = false;
+	PGresult *r = NULL;
+	int rc;
+
+	if (ids_param(units, n, &ids) < 0) {
+		buf_free(&ids);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	param = (const char *)ids.data;
+	if ((rc = store_pipe_begin(c, err, errlen)) < 0) {
+		buf_free(&ids);
+		return rc;
+	}
+	if ((rc = store_pipe_send(c, "BEGIN", 0, NULL, NULL, NULL, 0, err, errlen)) == 0)
+		rc = store_pipe_send(c, "SELECT seq, leaf_hash FROM ledger_head WHERE id = 1 FOR UPDATE",
+				     0, NULL, NULL, NULL, 1, err, errlen);
+	if (rc == 0)
+		rc = store_pipe_send(c, "SELECT event_id, seq, leaf_hash, event_digest FROM audit_log "
+					"WHERE event_id = ANY($1::uuid[])", 1, &param, NULL, NULL, 1,
+				     err, errlen);
+	buf_free(&ids);
+	if (rc == 0)
+		rc = store_project_send_loads(c, "public", b->events, b->n_events, &ld, err, errlen);
+	if (rc == 0)
+		synced = (rc = store_pipe_sync(c, err, errlen)) == 0;
+	if (rc == 0 && (rc = store_pipe_result(c, PGRES_COMMAND_OK, &r, err, errlen)) == 0)
+		PQclear(r);
+	if (rc == 0 && (rc = read_head(c, b, err, errlen)) == 0 &&
+	    (rc = read_existing(c, b, err, errlen)) == 0)
+		rc = store_project_recv_loads(c, &b->proj, &ld, err, errlen);
+	return store_pipe_end(c, synced, rc, err, errlen);
+}
+
+/* The projections need the events, the writer holds only their bytes: decoded once, before the
+ * transaction opens. */
+static void decode_events(struct writer_unit **units, size_t n, struct batch *b)
 {
 	size_t k = 0;
-	int rc;
 
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < units[i]->n; j++, k++)
 			b->events[k] = event_decode(units[i]->items[j].event, units[i]->items[j].event_len);
-	rc = store_project_load_events(c, "public", &b->proj, b->events, b->n_events, err, errlen);
-	return store_conn_lost(c) ? -ENOTCONN : rc;
 }
 
 /* Judges the unit's data-rights transitions against the register, in order, with the seqs its
@@ -286,23 +324,7 @@ static int resolve(struct writer_unit **units, size_t n, struct batch *b)
 	return 0;
 }
 
-static int move_head(PGconn *c, const struct batch *b, char *err, size_t errlen)
-{
-	char seq[24];
-	const char *params[] = { seq, (const char *)b->head_hash };
-	const int lengths[] = { 0, WRITER_HASH_LEN }, formats[] = { 0, 1 };
-	PGresult *r;
-
-	snprintf(seq, sizeof(seq), "%" PRIu64, b->head_seq);
-	r = PQexecParams(c, "UPDATE ledger_head SET seq = $1, leaf_hash = $2 WHERE id = 1", 2, NULL,
-			 params, lengths, formats, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return fail_result(c, r, err, errlen);
-	PQclear(r);
-	return 0;
-}
-
-static int write_rows(PGconn *c, struct batch *b, char *err, size_t errlen)
+static int copy_rows(PGconn *c, struct batch *b, char *err, size_t errlen)
 {
 	int rc;
 
@@ -320,11 +342,41 @@ static int write_rows(PGconn *c, struct batch *b, char *err, size_t errlen)
 	if (rc == 0 && b->node_count)
 		rc = copy_send(c, "COPY merkle_node (level, idx, hash) FROM STDIN (FORMAT binary)",
 			       &b->node_rows, err, errlen);
-	if (rc == 0)
-		rc = store_project_write(c, "public", &b->proj, err, errlen);
-	if (rc == 0)
-		rc = move_head(c, b, err, errlen);
 	return rc < 0 && store_conn_lost(c) ? -ENOTCONN : rc;
+}
+
+/* One round trip closes the transaction: the projections' writes, the head moved, COMMIT. Once
+ * COMMIT is sent its outcome is unknown if anything fails (-EIO); the event_ids make a retry
+ * safe either way. */
+static int finish(PGconn *c, struct batch *b, char *err, size_t errlen)
+{
+	char seq[24];
+	const char *params[] = { seq, (const char *)b->head_hash };
+	const int lengths[] = { 0, WRITER_HASH_LEN }, formats[] = { 0, 1 };
+	bool synced = false;
+	PGresult *r = NULL;
+	size_t writes = 0;
+	int rc;
+
+	snprintf(seq, sizeof(seq), "%" PRIu64, b->head_seq);
+	if ((rc = store_pipe_begin(c, err, errlen)) < 0)
+		return rc;
+	rc = store_project_send_writes(c, "public", &b->proj, &writes, err, errlen);
+	if (rc == 0 && b->appended)
+		rc = store_pipe_send(c, "UPDATE ledger_head SET seq = $1, leaf_hash = $2 WHERE id = 1",
+				     2, params, lengths, formats, 0, err, errlen);
+	if (rc == 0)
+		rc = store_pipe_send(c, "COMMIT", 0, NULL, NULL, NULL, 0, err, errlen);
+	if (rc == 0)
+		synced = (rc = store_pipe_sync(c, err, errlen)) == 0;
+	if (rc == 0)
+		rc = store_project_recv_writes(c, writes, err, errlen);
+	if (rc == 0 && b->appended && (rc = store_pipe_result(c, PGRES_COMMAND_OK, &r, err, errlen)) == 0)
+		PQclear(r);
+	if (rc == 0 && (rc = store_pipe_result(c, PGRES_COMMAND_OK, &r, err, errlen)) == 0)
+		PQclear(r);
+	rc = store_pipe_end(c, synced, rc, err, errlen);
+	return synced && rc < 0 ? -EIO : rc;
 }
 
 static int record_reject(PGconn *c, const struct writer_unit *u, char *err, size_t errlen)
@@ -381,11 +433,8 @@ static int run(PGconn *c, struct append_state *st, struct writer_unit **units, s
 {
 	int rc;
 
-	if ((rc = store_exec(c, "BEGIN", err, errlen)) < 0)
-		return store_conn_lost(c) ? -ENOTCONN : rc;
-	if ((rc = lock_head(c, b, err, errlen)) < 0 || (rc = sync_tree(c, st, b, err, errlen)) < 0 ||
-	    (rc = load_existing(c, units, n, b, err, errlen)) < 0 ||
-	    (rc = load_projection(c, units, n, b, err, errlen)) < 0)
+	decode_events(units, n, b);
+	if ((rc = start(c, units, n, b, err, errlen)) < 0 || (rc = sync_tree(c, st, b, err, errlen)) < 0)
 		return rc;
 	b->tree = &st->tree;
 	copy_begin(&b->log_rows);
@@ -395,14 +444,12 @@ static int run(PGconn *c, struct append_state *st, struct writer_unit **units, s
 		snprintf(err, errlen, "encoding entries: %s", strerror(-rc));
 		return rc;
 	}
-	if (b->appended && (rc = write_rows(c, b, err, errlen)) < 0)
+	if (b->appended && (rc = copy_rows(c, b, err, errlen)) < 0)
 		return rc;
 	for (size_t i = 0; i < b->n_rejects; i++)
 		if ((rc = record_reject(c, b->rejects[i], err, errlen)) < 0)
 			return rc;
-	if ((rc = store_exec(c, "COMMIT", err, errlen)) < 0)
-		return -EIO; /* COMMIT was sent: its outcome is unknown */
-	return 0;
+	return finish(c, b, err, errlen);
 }
 
 int store_append(PGconn *c, struct append_state *st, struct writer_unit **units, size_t n,

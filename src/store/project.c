@@ -120,20 +120,19 @@ int store_project_temp_tables(PGconn *c, char *err, size_t errlen)
 
 /* ---- loading register rows ----------------------------------------------------------------- */
 
-/* '{"a","b"}' with '"' and '\' escaped: the text[] literal of the ids. */
-static int ids_literal(const char *const *ids, size_t n, struct buf *out)
+/* One element of a text[] literal: "id" with '"' and '\\' escaped, after a comma if not first. */
+static int ids_literal(const char *const *id, size_t n, struct buf *out, bool comma)
 {
-	buf_append_u8(out, '{');
-	for (size_t i = 0; i < n; i++) {
-		buf_append(out, i ? ",\"" : "\"", i ? 2 : 1);
-		for (const char *p = ids[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_append_u8(out, '\\');
-			buf_append_u8(out, (uint8_t)*p);
-		}
-		buf_append_u8(out, '"');
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !rc; i++, comma = true) {
+		rc = buf_append(out, comma ? ",\"" : "\"", comma ? 2 : 1);
+		for (const char *p = id[i]; *p && !rc; p++)
+			rc = (*p == '"' || *p == '\\' ? buf_append_u8(out, '\\') : 0) ?:
+			     buf_append_u8(out, (uint8_t)*p);
+		rc = rc ?: buf_append_u8(out, '"');
 	}
-	return buf_append(out, "}", 2);
+	return rc;
 }
 
 static int64_t day_or_none(const PGresult *r, int row, int col)
@@ -164,118 +163,147 @@ static int row_from_result(const PGresult *r, int i, struct rights_row *row)
 	return 0;
 }
 
-int store_project_load(PGconn *c, const char *schema, struct project_batch *pb,
-		       const char *const *ids, size_t n, char *err, size_t errlen)
+static int seed_requests(struct project_batch *pb, const PGresult *r, char *err, size_t errlen)
 {
-	struct buf lit = { 0 }, sql = { 0 };
-	const char *param;
-	PGresult *r;
 	int rc = 0;
 
-	if (n == 0)
-		return 0;
-	buf_printf(&sql,
-		   "SELECT request_id, right_name, jurisdiction, state, extended, "
-		   "received_on - date '1970-01-01', due_on - date '1970-01-01', "
-		   "extended_due_on - date '1970-01-01', closed_on - date '1970-01-01', outcome, "
-		   "on_time, first_seq, last_seq FROM %s.rights_request "
-		   "WHERE request_id = ANY($1::text[])", schema);
-	if (ids_literal(ids, n, &lit) < 0 || buf_append(&sql, "", 1) < 0) {
-		buf_free(&lit);
-		buf_free(&sql);
-		return -ENOMEM;
-	}
-	param = (const char *)lit.data;
-	r = PQexecParams(c, (const char *)sql.data, 1, NULL, &param, NULL, NULL, 0);
-	buf_free(&lit);
-	buf_free(&sql);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail_result(c, r, "loading data-rights requests", err, errlen);
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
 		struct rights_row row;
 
 		if (row_from_result(r, i, &row) < 0) {
 			snprintf(err, errlen, "rights_request %s holds a value this consentd does not "
 					      "know", PQgetvalue(r, i, 0));
-			rc = -EINVAL;
-		} else {
-			rc = project_seed_request(pb, &row, (uint64_t)strtoull(PQgetvalue(r, i, 11), NULL, 10),
-						  (uint64_t)strtoull(PQgetvalue(r, i, 12), NULL, 10));
+			return -EINVAL;
 		}
+		rc = project_seed_request(pb, &row, strtoull(PQgetvalue(r, i, 11), NULL, 10),
+					  strtoull(PQgetvalue(r, i, 12), NULL, 10));
 	}
-	PQclear(r);
 	return rc;
 }
 
-/* The stored consent state of the pseudonyms (n of them, 32 bytes each, concatenated; duplicates
- * allowed), sent as one bytea and split on the server: one index probe each. */
-int store_project_load_consent(PGconn *c, const char *schema, struct project_batch *pb,
-			       const uint8_t *pseudonyms, size_t n, char *err, size_t errlen)
+static int seed_consent(struct project_batch *pb, const PGresult *r, char *err, size_t errlen)
 {
-	const char *param = (const char *)pseudonyms;
-	const int len = (int)(n * PROJECT_HASH_LEN), binary = 1;
-	char sql[400];
-	PGresult *r;
 	int rc = 0;
 
-	if (n == 0)
-		return 0;
-	snprintf(sql, sizeof(sql),
-		 "SELECT pseudonym, state::text FROM %s.consent_state WHERE pseudonym = ANY (ARRAY("
-		 "SELECT substring($1::bytea FROM i * 32 + 1 FOR 32) "
-		 "FROM generate_series(0, length($1::bytea) / 32 - 1) AS i))", schema);
-	r = PQexecParams(c, sql, 1, NULL, &param, &len, &binary, 1);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail_result(c, r, "loading consent state", err, errlen);
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
 		struct project_decision *d;
 		size_t nd;
 
 		if (PQgetlength(r, i, 0) != PROJECT_HASH_LEN ||
-		    project_consent_parse(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), &d, &nd) < 0) {
+		    project_consent_parse(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), &d,
+					  &nd) < 0) {
 			snprintf(err, errlen, "consent_state holds a row this consentd cannot read");
-			rc = -EINVAL;
-			break;
+			return -EINVAL;
 		}
 		rc = project_seed_consent(pb, (const uint8_t *)PQgetvalue(r, i, 0), d, nd);
 		free(d);
 	}
-	PQclear(r);
+	return rc;
+}
+
+/* The request_ids (a text[] literal) and the consent events' pseudonyms (32 bytes each) of the
+ * events. */
+static int load_keys(Consentd__V1__Event *const *events, size_t n, struct buf *ids,
+		     struct buf *keys, size_t *n_ids)
+{
+	int rc = buf_append_u8(ids, '{');
+
+	*n_ids = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const Consentd__V1__Event *ev = events[i];
+
+		if (!ev)
+			continue;
+		if (project_request_id(ev)) {
+			const char *one = project_request_id(ev);
+
+			rc = ids_literal(&one, 1, ids, (*n_ids)++ > 0);
+		}
+		if (ev->body_case != CONSENTD__V1__EVENT__BODY_CONSENT || !ev->subject)
+			continue;
+		for (size_t p = 0; p < ev->subject->n_pseudonyms && !rc; p++)
+			if (ev->subject->pseudonyms[p]->hmac.len == PROJECT_HASH_LEN)
+				rc = buf_append(keys, ev->subject->pseudonyms[p]->hmac.data,
+						PROJECT_HASH_LEN);
+	}
+	return rc ? rc : buf_append(ids, "}", 2);
+}
+
+int store_project_send_loads(PGconn *c, const char *schema, Consentd__V1__Event *const *events,
+			     size_t n, struct project_loads *ld, char *err, size_t errlen)
+{
+	struct buf ids = { 0 }, keys = { 0 };
+	char sql[480];
+	size_t n_ids;
+	int rc = load_keys(events, n, &ids, &keys, &n_ids);
+
+	memset(ld, 0, sizeof(*ld));
+	if (rc == 0 && n_ids) {
+		const char *param = (const char *)ids.data;
+
+		snprintf(sql, sizeof(sql),
+			 "SELECT request_id, right_name, jurisdiction, state, extended, "
+			 "received_on - date '1970-01-01', due_on - date '1970-01-01', "
+			 "extended_due_on - date '1970-01-01', closed_on - date '1970-01-01', outcome, "
+			 "on_time, first_seq, last_seq FROM %s.rights_request "
+			 "WHERE request_id = ANY($1::text[])", schema);
+		rc = store_pipe_send(c, sql, 1, &param, NULL, NULL, 0, err, errlen);
+		ld->rights = rc == 0;
+	}
+	if (rc == 0 && keys.len) {
+		const char *param = (const char *)keys.data;
+		const int len = (int)keys.len, binary = 1;
+
+		/* one bytea split on the server: an index probe per pseudonym */
+		snprintf(sql, sizeof(sql),
+			 "SELECT pseudonym, state::text FROM %s.consent_state WHERE pseudonym = ANY "
+			 "(ARRAY(SELECT substring($1::bytea FROM i * 32 + 1 FOR 32) "
+			 "FROM generate_series(0, length($1::bytea) / 32 - 1) AS i))", schema);
+		rc = store_pipe_send(c, sql, 1, &param, &len, &binary, 1, err, errlen);
+		ld->consent = rc == 0;
+	}
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	buf_free(&ids);
+	buf_free(&keys);
+	return rc;
+}
+
+int store_project_recv_loads(PGconn *c, struct project_batch *pb, const struct project_loads *ld,
+			     char *err, size_t errlen)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (ld->rights && (rc = store_pipe_result(c, PGRES_TUPLES_OK, &r, err, errlen)) == 0) {
+		rc = seed_requests(pb, r, err, errlen);
+		PQclear(r);
+	}
+	if (rc == 0 && ld->consent &&
+	    (rc = store_pipe_result(c, PGRES_TUPLES_OK, &r, err, errlen)) == 0) {
+		rc = seed_consent(pb, r, err, errlen);
+		PQclear(r);
+	}
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
 	return rc;
 }
 
 int store_project_load_events(PGconn *c, const char *schema, struct project_batch *pb,
 			      Consentd__V1__Event *const *events, size_t n, char *err, size_t errlen)
 {
-	const char **ids = calloc(n + 1, sizeof(*ids));
-	struct buf keys = { 0 };
-	size_t n_ids = 0;
-	int rc = ids ? 0 : -ENOMEM;
+	struct project_loads ld;
+	bool synced = false;
+	int rc = store_pipe_begin(c, err, errlen);
 
-	for (size_t i = 0; i < n && !rc; i++) {
-		const Consentd__V1__Event *ev = events[i];
-
-		if (!ev)
-			continue;
-		if (project_request_id(ev))
-			ids[n_ids++] = project_request_id(ev);
-		if (ev->body_case != CONSENTD__V1__EVENT__BODY_CONSENT || !ev->subject)
-			continue;
-		for (size_t p = 0; p < ev->subject->n_pseudonyms && !rc; p++)
-			if (ev->subject->pseudonyms[p]->hmac.len == PROJECT_HASH_LEN)
-				rc = buf_append(&keys, ev->subject->pseudonyms[p]->hmac.data,
-						PROJECT_HASH_LEN);
-	}
-	if (!rc)
-		rc = store_project_load(c, schema, pb, ids, n_ids, err, errlen);
-	if (!rc)
-		rc = store_project_load_consent(c, schema, pb, keys.data, keys.len / PROJECT_HASH_LEN,
-						err, errlen);
-	if (rc == -ENOMEM)
-		snprintf(err, errlen, "out of memory");
-	free(ids);
-	buf_free(&keys);
-	return rc;
+	if (rc < 0)
+		return rc;
+	rc = store_project_send_loads(c, schema, events, n, &ld, err, errlen);
+	if (rc == 0)
+		synced = (rc = store_pipe_sync(c, err, errlen)) == 0;
+	if (rc == 0)
+		rc = store_project_recv_loads(c, pb, &ld, err, errlen);
+	return store_pipe_end(c, synced, rc, err, errlen);
 }
 
 /* ---- writing a batch ------------------------------------------------------------------------ */
@@ -444,49 +472,54 @@ static void build_notices(const struct project_batch *pb, const char *schema, st
 	}
 }
 
-static int send_stmt(PGconn *c, struct write_stmt *w)
+static int send_stmt(PGconn *c, struct write_stmt *w, char *err, size_t errlen)
 {
 	const char *values[WRITE_PARAMS_MAX];
 	int lengths[WRITE_PARAMS_MAX], formats[WRITE_PARAMS_MAX];
 
 	for (int i = 0; i < w->n; i++) {
-		if (pg_array_end(&w->a[i]) < 0)
+		if (pg_array_end(&w->a[i]) < 0) {
+			snprintf(err, errlen, "writing projections: out of memory");
 			return -ENOMEM;
+		}
 		values[i] = (const char *)w->a[i].b.data;
 		lengths[i] = (int)w->a[i].b.len;
 		formats[i] = 1;
 	}
-	return PQsendQueryParams(c, w->sql, w->n, NULL, values, lengths, formats, 0) ? 0 : -EIO;
+	return store_pipe_send(c, w->sql, w->n, values, lengths, formats, 0, err, errlen);
 }
 
-/* Reads the pipeline's results up to its sync point and leaves pipeline mode; the first error
- * wins. A broken connection is reported as such (the caller reconnects). */
-static int finish_pipeline(PGconn *c, size_t sent, int rc, char *err, size_t errlen)
+int store_project_send_writes(PGconn *c, const char *schema, const struct project_batch *pb,
+			      size_t *sent, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < sent; i++) {
-		PGresult *r = PQgetResult(c);
+	struct write_stmt w[5];
+	int rc;
 
-		if (!r)
-			break; /* the connection is gone */
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
-			snprintf(err, errlen, "writing projections: %s", PQresultErrorMessage(r));
-			rc = -EIO;
-		}
-		PQclear(r);
-		while ((r = PQgetResult(c))) /* the NULL that ends this statement's results */
-			PQclear(r);
-	}
-	for (PGresult *r; (r = PQgetResult(c));) {
-		bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	*sent = 0;
+	build_requests(pb, schema, &w[0]);
+	rc = build_consent(pb, schema, &w[1]);
+	build_daily(pb, schema, false, &w[2]);
+	build_daily(pb, schema, true, &w[3]);
+	build_notices(pb, schema, &w[4]);
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "writing projections: out of memory");
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(w); i++)
+		if (w[i].rows && (rc = send_stmt(c, &w[i], err, errlen)) == 0)
+			(*sent)++;
+	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
+		stmt_free(&w[i]);
+	return rc;
+}
 
+int store_project_recv_writes(PGconn *c, size_t sent, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < sent && rc == 0; i++) {
+		PGresult *r;
+
+		rc = store_pipe_result(c, PGRES_COMMAND_OK, &r, err, errlen);
 		PQclear(r);
-		if (sync)
-			break;
-	}
-	if (!PQexitPipelineMode(c) || store_conn_lost(c)) {
-		if (rc == 0)
-			snprintf(err, errlen, "writing projections: %s", PQerrorMessage(c));
-		return -ENOTCONN;
 	}
 	return rc;
 }
@@ -494,32 +527,18 @@ static int finish_pipeline(PGconn *c, size_t sent, int rc, char *err, size_t err
 int store_project_write(PGconn *c, const char *schema, const struct project_batch *pb, char *err,
 			size_t errlen)
 {
-	struct write_stmt w[5];
-	size_t sent = 0;
-	int rc;
+	bool synced = false;
+	size_t sent;
+	int rc = store_pipe_begin(c, err, errlen);
 
-	build_requests(pb, schema, &w[0]);
-	rc = build_consent(pb, schema, &w[1]);
-	build_daily(pb, schema, false, &w[2]);
-	build_daily(pb, schema, true, &w[3]);
-	build_notices(pb, schema, &w[4]);
-	if (!rc && !PQenterPipelineMode(c)) {
-		snprintf(err, errlen, "writing projections: %s", PQerrorMessage(c));
-		rc = -EIO;
-	}
-	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(w); i++)
-		if (w[i].rows && (rc = send_stmt(c, &w[i])) == 0)
-			sent++;
-	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF) {
-		if (!PQpipelineSync(c) && rc == 0)
-			rc = -EIO;
-		rc = finish_pipeline(c, sent, rc, err, errlen);
-	}
-	if (rc == -ENOMEM)
-		snprintf(err, errlen, "writing projections: out of memory");
-	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
-		stmt_free(&w[i]);
-	return rc;
+	if (rc < 0)
+		return rc;
+	rc = store_project_send_writes(c, schema, pb, &sent, err, errlen);
+	if (rc == 0)
+		synced = (rc = store_pipe_sync(c, err, errlen)) == 0;
+	if (rc == 0)
+		rc = store_project_recv_writes(c, sent, err, errlen);
+	return store_pipe_end(c, synced, rc, err, errlen);
 }
 
 /* ---- replay ---------------------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "compliance/project.h"
+#include "consentd.pb-c.h"
 #include "config/config.h"
 
 /* What the rules need from the configuration: the default jurisdiction and the holiday calendar,
@@ -29,21 +30,28 @@ void store_project_context_free(struct project_context *ctx);
  * complete (a ledger older than migration 004 needs `consentctl rebuild`). */
 int store_project_prepare(PGconn *c, char *err, size_t errlen);
 
-/* Seeds pb with the stored register rows of the request_ids (n of them; duplicates allowed). */
-int store_project_load(PGconn *c, const char *schema, struct project_batch *pb,
-		       const char *const *ids, size_t n, char *err, size_t errlen);
 /* Seeds pb with every stored row the events touch: the register rows of their requests and the
- * consent state of the pseudonyms of their consent events (NULL events are skipped). */
+ * consent state of the pseudonyms of their consent events (NULL events are skipped). One round
+ * trip (its own pipeline). */
 int store_project_load_events(PGconn *c, const char *schema, struct project_batch *pb,
 			      Consentd__V1__Event *const *events, size_t n, char *err, size_t errlen);
-/* Seeds pb with the stored consent state of n pseudonyms (32 bytes each, concatenated). */
-int store_project_load_consent(PGconn *c, const char *schema, struct project_batch *pb,
-			       const uint8_t *pseudonyms, size_t n, char *err, size_t errlen);
-/* Writes pb's deltas into the projections of schema ("public", or "pg_temp" for a check).
- * One round trip: every statement (INSERT ... SELECT FROM unnest of binary arrays, one element
- * per row) is sent in pipeline mode, then one sync. */
+/* Writes pb's deltas into the projections of schema ("public", or "pg_temp" for a check): one
+ * INSERT ... SELECT FROM unnest(binary arrays) per table, in one round trip (its own pipeline). */
 int store_project_write(PGconn *c, const char *schema, const struct project_batch *pb, char *err,
 			size_t errlen);
+
+/* The same two as parts of a caller's pipeline (store.h, pipe.c): the send half queues the
+ * statements, the receive half reads their results after the caller's sync, in order. */
+struct project_loads {
+	bool rights, consent; /* which queries were sent */
+};
+int store_project_send_loads(PGconn *c, const char *schema, Consentd__V1__Event *const *events,
+			     size_t n, struct project_loads *ld, char *err, size_t errlen);
+int store_project_recv_loads(PGconn *c, struct project_batch *pb, const struct project_loads *ld,
+			     char *err, size_t errlen);
+int store_project_send_writes(PGconn *c, const char *schema, const struct project_batch *pb,
+			      size_t *sent, char *err, size_t errlen);
+int store_project_recv_writes(PGconn *c, size_t sent, char *err, size_t errlen);
 
 struct project_rebuild_stats {
 	uint64_t entries;   /* replayed */

@@ -36,6 +36,23 @@ int store_exec(PGconn *c, const char *sql, char *err, size_t errlen);
 bool store_conn_lost(PGconn *c);
 
 /* ---- binary COPY rows (copy.c) ------------------------------------------------------------ */
+/* ---- pipeline mode (pipe.c) ----------------------------------------------------------------
+ * begin; send each statement; sync; for each statement, in order, store_pipe_result; then
+ * store_pipe_end, always, with the first error and whether the sync was sent. */
+int store_pipe_begin(PGconn *c, char *err, size_t errlen);
+int store_pipe_send(PGconn *c, const char *sql, int n, const char *const *values,
+		    const int *lengths, const int *formats, int result_format, char *err,
+		    size_t errlen);
+/* Marks the end of the statements sent: the server answers them all. Results can be read only
+ * after it. */
+int store_pipe_sync(PGconn *c, char *err, size_t errlen);
+/* The next statement's result, which must have status want: 0 with *out (the caller clears it),
+ * or -EIO with err (also for a statement not run because an earlier one failed). */
+int store_pipe_result(PGconn *c, ExecStatusType want, PGresult **out, char *err, size_t errlen);
+/* Reads what is left up to the sync point and leaves pipeline mode. Returns rc, or -ENOTCONN if
+ * the connection is lost (err set if rc was 0). */
+int store_pipe_end(PGconn *c, bool synced, int rc, char *err, size_t errlen);
+
 void copy_begin(struct buf *b);
 void copy_row(struct buf *b, uint16_t nfields);
 void copy_int2(struct buf *b, int16_t v);

@@ -259,3 +259,23 @@ def test_unreadable_calendar_stops_start_up(env):
                            overrides={"compliance": {"holiday_calendar": env.dir + "/bad.txt"}})
     rc, out = env.run_consentd("-c", cfg)
     assert rc != 0 and "line 1" in out, out
+
+
+def test_a_failed_projection_write_stores_nothing_and_the_writer_recovers(env, consentd):
+    """The projections are written in the same pipelined round trip as the head move and the
+    COMMIT: when one of those statements fails, nothing of the batch stays, the client is told
+    to retry, and the connection is usable for the next batch."""
+    d = consentd(allow_errors=("permission denied", "writing projections", "append of"))
+    assert post(d, env, consent_event()).status == 201
+    env.sql("REVOKE UPDATE ON consent_state FROM consentd_writer")
+    try:
+        ev = consent_event()  # same subject: its consent_state row is updated
+        r = post(d, env, ev)
+        assert r.status == 503 and r.json["error"]["code"] == "database_unavailable", r
+        assert env.count() == 1
+        assert env.sql("SELECT seq FROM ledger_head")[0][0] == 1
+    finally:
+        env.sql("GRANT UPDATE ON consent_state TO consentd_writer")
+    r = post(d, env, ev)
+    assert r.status == 201 and r.json["seq"] == 2, r
+    assert env.ctl.run("verify").returncode == 0
