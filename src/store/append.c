@@ -13,8 +13,103 @@
 
 #include "event/event.h"
 #include "store/evidence.h"
+#include "store/pgarray.h"
 #include "store/project.h"
 #include "store/store.h"
+
+/* Small batches (up to this many events) load their ledger rows with INSERT ... SELECT FROM
+ * unnest(binary arrays) inside the closing pipeline: the whole transaction is then two round
+ * trips. Larger ones use binary COPY (two round trips per table, but the fastest load). */
+#define APPEND_PIPELINED_MAX 256
+
+/* The rows of audit_log, subject_entry and merkle_node a batch appends, in the form its load
+ * takes: COPY buffers, or one binary array per column. */
+struct ledger_rows {
+	bool arrays;
+	struct buf log, subject, node;
+	struct pg_array log_a[6], subject_a[2], node_a[3];
+};
+
+static void rows_begin(struct ledger_rows *r, bool arrays)
+{
+	static const uint32_t log_oids[] = { PG_OID_INT8,  PG_OID_UUID,	 PG_OID_TIMESTAMPTZ,
+					     PG_OID_BYTEA, PG_OID_BYTEA, PG_OID_BYTEA };
+
+	r->arrays = arrays;
+	if (!arrays) {
+		copy_begin(&r->log);
+		copy_begin(&r->subject);
+		copy_begin(&r->node);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(r->log_a); i++)
+		pg_array_begin(&r->log_a[i], log_oids[i]);
+	pg_array_begin(&r->subject_a[0], PG_OID_BYTEA);
+	pg_array_begin(&r->subject_a[1], PG_OID_INT8);
+	pg_array_begin(&r->node_a[0], PG_OID_INT2);
+	pg_array_begin(&r->node_a[1], PG_OID_INT8);
+	pg_array_begin(&r->node_a[2], PG_OID_BYTEA);
+}
+
+static void rows_free(struct ledger_rows *r)
+{
+	buf_free(&r->log);
+	buf_free(&r->subject);
+	buf_free(&r->node);
+	for (size_t i = 0; r->arrays && i < ARRAY_SIZE(r->log_a); i++)
+		pg_array_free(&r->log_a[i]);
+	for (size_t i = 0; r->arrays && i < ARRAY_SIZE(r->subject_a); i++)
+		pg_array_free(&r->subject_a[i]);
+	for (size_t i = 0; r->arrays && i < ARRAY_SIZE(r->node_a); i++)
+		pg_array_free(&r->node_a[i]);
+}
+
+static void rows_log(struct ledger_rows *r, const struct writer_item *it, int64_t received_at,
+		     const struct buf *entry)
+{
+	if (r->arrays) {
+		pg_array_int8(&r->log_a[0], (int64_t)it->seq);
+		pg_array_add(&r->log_a[1], it->event_id, UUID_LEN);
+		pg_array_timestamptz(&r->log_a[2], received_at);
+		pg_array_add(&r->log_a[3], entry->data, entry->len);
+		pg_array_add(&r->log_a[4], it->leaf_hash, WRITER_HASH_LEN);
+		pg_array_add(&r->log_a[5], it->digest, WRITER_HASH_LEN);
+		return;
+	}
+	copy_row(&r->log, 6);
+	copy_int8(&r->log, (int64_t)it->seq);
+	copy_bytes(&r->log, it->event_id, UUID_LEN);
+	copy_timestamptz(&r->log, received_at);
+	copy_bytes(&r->log, entry->data, entry->len);
+	copy_bytes(&r->log, it->leaf_hash, WRITER_HASH_LEN);
+	copy_bytes(&r->log, it->digest, WRITER_HASH_LEN);
+}
+
+static void rows_subject(struct ledger_rows *r, const uint8_t *pseudonym, uint64_t seq)
+{
+	if (r->arrays) {
+		pg_array_add(&r->subject_a[0], pseudonym, WRITER_HASH_LEN);
+		pg_array_int8(&r->subject_a[1], (int64_t)seq);
+		return;
+	}
+	copy_row(&r->subject, 2);
+	copy_bytes(&r->subject, pseudonym, WRITER_HASH_LEN);
+	copy_int8(&r->subject, (int64_t)seq);
+}
+
+static void rows_node(struct ledger_rows *r, unsigned level, uint64_t index, const uint8_t *hash)
+{
+	if (r->arrays) {
+		pg_array_int2(&r->node_a[0], (int16_t)level);
+		pg_array_int8(&r->node_a[1], (int64_t)index);
+		pg_array_add(&r->node_a[2], hash, MERKLE_HASH_LEN);
+		return;
+	}
+	copy_row(&r->node, 3);
+	copy_int2(&r->node, (int16_t)level);
+	copy_int8(&r->node, (int64_t)index);
+	copy_bytes(&r->node, hash, MERKLE_HASH_LEN);
+}
 
 /* What the transaction knows about an event_id: stored before, or appended in this batch. */
 struct seen {
@@ -39,9 +134,7 @@ struct batch {
 	size_t subject_count;
 	size_t node_count;
 	struct merkle_frontier *tree;
-	struct buf log_rows;
-	struct buf subject_rows;
-	struct buf node_rows;
+	struct ledger_rows rows;
 	struct buf entry;
 	struct seen_table seen;
 	Consentd__V1__Event **events; /* decoded, one per item in unit order; NULL: undecodable */
@@ -248,10 +341,7 @@ static int emit_node(void *arg, unsigned level, uint64_t index, const uint8_t ha
 	if (level == 0)
 		return 0;
 	b->node_count++;
-	copy_row(&b->node_rows, 3);
-	copy_int2(&b->node_rows, (int16_t)level);
-	copy_int8(&b->node_rows, (int64_t)index);
-	copy_bytes(&b->node_rows, hash, MERKLE_HASH_LEN);
+	rows_node(&b->rows, level, index, hash);
 	return 0;
 }
 
@@ -272,19 +362,10 @@ static int append_item(struct writer_unit *u, struct writer_item *it, struct bat
 	ledger_leaf_hash(b->entry.data, b->entry.len, it->leaf_hash);
 	if ((rc = merkle_frontier_append(b->tree, it->leaf_hash, emit_node, b)) < 0)
 		return rc;
-	copy_row(&b->log_rows, 6);
-	copy_int8(&b->log_rows, (int64_t)it->seq);
-	copy_bytes(&b->log_rows, it->event_id, UUID_LEN);
-	copy_timestamptz(&b->log_rows, u->received_at_us);
-	copy_bytes(&b->log_rows, b->entry.data, b->entry.len);
-	copy_bytes(&b->log_rows, it->leaf_hash, WRITER_HASH_LEN);
-	copy_bytes(&b->log_rows, it->digest, WRITER_HASH_LEN);
+	rows_log(&b->rows, it, u->received_at_us, &b->entry);
 	b->subject_count += it->n_pseudonyms;
-	for (size_t p = 0; p < it->n_pseudonyms; p++) {
-		copy_row(&b->subject_rows, 2);
-		copy_bytes(&b->subject_rows, it->pseudonyms[p], WRITER_HASH_LEN);
-		copy_int8(&b->subject_rows, (int64_t)it->seq);
-	}
+	for (size_t p = 0; p < it->n_pseudonyms; p++)
+		rows_subject(&b->rows, it->pseudonyms[p], it->seq);
 	b->head_seq = it->seq;
 	memcpy(b->head_hash, it->leaf_hash, WRITER_HASH_LEN);
 	seen_put(&b->seen, it->event_id, it->digest, it->seq, it->leaf_hash);
@@ -328,40 +409,89 @@ static int copy_rows(PGconn *c, struct batch *b, char *err, size_t errlen)
 {
 	int rc;
 
-	copy_end(&b->log_rows);
-	copy_end(&b->subject_rows);
-	copy_end(&b->node_rows);
-	if (copy_failed(&b->log_rows) || copy_failed(&b->subject_rows) || copy_failed(&b->node_rows))
+	struct ledger_rows *r = &b->rows;
+
+	copy_end(&r->log);
+	copy_end(&r->subject);
+	copy_end(&r->node);
+	if (copy_failed(&r->log) || copy_failed(&r->subject) || copy_failed(&r->node))
 		return -ENOMEM;
 	rc = copy_send(c, "COPY audit_log (seq, event_id, received_at, entry, leaf_hash, event_digest) "
-			  "FROM STDIN (FORMAT binary)", &b->log_rows, err, errlen);
+			  "FROM STDIN (FORMAT binary)", &r->log, err, errlen);
 	/* Each COPY is a round trip: skip the ones with no rows. */
 	if (rc == 0 && b->subject_count)
 		rc = copy_send(c, "COPY subject_entry (pseudonym, seq) FROM STDIN (FORMAT binary)",
-			       &b->subject_rows, err, errlen);
+			       &r->subject, err, errlen);
 	if (rc == 0 && b->node_count)
 		rc = copy_send(c, "COPY merkle_node (level, idx, hash) FROM STDIN (FORMAT binary)",
-			       &b->node_rows, err, errlen);
+			       &r->node, err, errlen);
 	return rc < 0 && store_conn_lost(c) ? -ENOTCONN : rc;
 }
 
 /* One round trip closes the transaction: the projections' writes, the head moved, COMMIT. Once
  * COMMIT is sent its outcome is unknown if anything fails (-EIO); the event_ids make a retry
  * safe either way. */
+static int send_array_insert(PGconn *c, const char *sql, struct pg_array *a, int n, char *err,
+			     size_t errlen)
+{
+	const char *values[6];
+	int lengths[6], formats[6];
+
+	for (int i = 0; i < n; i++) {
+		if (pg_array_end(&a[i]) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		values[i] = (const char *)a[i].b.data;
+		lengths[i] = (int)a[i].b.len;
+		formats[i] = 1;
+	}
+	return store_pipe_send(c, sql, n, values, lengths, formats, 0, err, errlen);
+}
+
+/* A small batch's ledger rows, as statements of the closing pipeline; *sent counts them. */
+static int send_row_inserts(PGconn *c, struct batch *b, size_t *sent, char *err, size_t errlen)
+{
+	struct ledger_rows *r = &b->rows;
+	int rc = 0;
+
+	*sent = 0;
+	if (!r->arrays || !b->appended)
+		return 0;
+	rc = send_array_insert(c, "INSERT INTO audit_log (seq, event_id, received_at, entry, "
+				  "leaf_hash, event_digest) SELECT * FROM unnest($1::int8[], "
+				  "$2::uuid[], $3::timestamptz[], $4::bytea[], $5::bytea[], $6::bytea[])",
+			       r->log_a, 6, err, errlen);
+	*sent += rc == 0;
+	if (rc == 0 && b->subject_count) {
+		rc = send_array_insert(c, "INSERT INTO subject_entry (pseudonym, seq) SELECT * FROM "
+					  "unnest($1::bytea[], $2::int8[])", r->subject_a, 2, err, errlen);
+		*sent += rc == 0;
+	}
+	if (rc == 0 && b->node_count) {
+		rc = send_array_insert(c, "INSERT INTO merkle_node (level, idx, hash) SELECT * FROM "
+					  "unnest($1::int2[], $2::int8[], $3::bytea[])", r->node_a, 3,
+				       err, errlen);
+		*sent += rc == 0;
+	}
+	return rc;
+}
+
 static int finish(PGconn *c, struct batch *b, char *err, size_t errlen)
 {
 	char seq[24];
 	const char *params[] = { seq, (const char *)b->head_hash };
 	const int lengths[] = { 0, WRITER_HASH_LEN }, formats[] = { 0, 1 };
 	bool synced = false;
-	PGresult *r = NULL;
-	size_t writes = 0;
+	size_t inserts = 0, writes = 0;
 	int rc;
 
 	snprintf(seq, sizeof(seq), "%" PRIu64, b->head_seq);
 	if ((rc = store_pipe_begin(c, err, errlen)) < 0)
 		return rc;
-	rc = store_project_send_writes(c, "public", &b->proj, &writes, err, errlen);
+	rc = send_row_inserts(c, b, &inserts, err, errlen);
+	if (rc == 0)
+		rc = store_project_send_writes(c, "public", &b->proj, &writes, err, errlen);
 	if (rc == 0 && b->appended)
 		rc = store_pipe_send(c, "UPDATE ledger_head SET seq = $1, leaf_hash = $2 WHERE id = 1",
 				     2, params, lengths, formats, 0, err, errlen);
@@ -369,12 +499,9 @@ static int finish(PGconn *c, struct batch *b, char *err, size_t errlen)
 		rc = store_pipe_send(c, "COMMIT", 0, NULL, NULL, NULL, 0, err, errlen);
 	if (rc == 0)
 		synced = (rc = store_pipe_sync(c, err, errlen)) == 0;
+	/* row inserts, projection writes, head move (if any), COMMIT: each a command */
 	if (rc == 0)
-		rc = store_project_recv_writes(c, writes, err, errlen);
-	if (rc == 0 && b->appended && (rc = store_pipe_result(c, PGRES_COMMAND_OK, &r, err, errlen)) == 0)
-		PQclear(r);
-	if (rc == 0 && (rc = store_pipe_result(c, PGRES_COMMAND_OK, &r, err, errlen)) == 0)
-		PQclear(r);
+		rc = store_pipe_ok(c, inserts + writes + (b->appended ? 1 : 0) + 1, err, errlen);
 	rc = store_pipe_end(c, synced, rc, err, errlen);
 	return synced && rc < 0 ? -EIO : rc;
 }
@@ -437,14 +564,12 @@ static int run(PGconn *c, struct append_state *st, struct writer_unit **units, s
 	if ((rc = start(c, units, n, b, err, errlen)) < 0 || (rc = sync_tree(c, st, b, err, errlen)) < 0)
 		return rc;
 	b->tree = &st->tree;
-	copy_begin(&b->log_rows);
-	copy_begin(&b->subject_rows);
-	copy_begin(&b->node_rows);
+	rows_begin(&b->rows, b->n_events <= APPEND_PIPELINED_MAX);
 	if ((rc = resolve(units, n, b)) < 0) {
 		snprintf(err, errlen, "encoding entries: %s", strerror(-rc));
 		return rc;
 	}
-	if (b->appended && (rc = copy_rows(c, b, err, errlen)) < 0)
+	if (b->appended && !b->rows.arrays && (rc = copy_rows(c, b, err, errlen)) < 0)
 		return rc;
 	for (size_t i = 0; i < b->n_rejects; i++)
 		if ((rc = record_reject(c, b->rejects[i], err, errlen)) < 0)
@@ -484,9 +609,7 @@ int store_append(PGconn *c, struct append_state *st, struct writer_unit **units,
 	project_batch_free(&b.proj);
 	free(b.seen.slots);
 	free(b.rejects);
-	buf_free(&b.log_rows);
-	buf_free(&b.subject_rows);
-	buf_free(&b.node_rows);
+	rows_free(&b.rows);
 	buf_free(&b.entry);
 	return rc;
 }

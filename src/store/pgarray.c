@@ -57,6 +57,19 @@ void pg_array_int8(struct pg_array *a, int64_t v)
 	pg_array_add(a, x, 8);
 }
 
+void pg_array_int2(struct pg_array *a, int16_t v)
+{
+	uint8_t x[2] = { (uint8_t)((uint16_t)v >> 8), (uint8_t)v };
+
+	pg_array_add(a, x, 2);
+}
+
+/* timestamptz: int8 microseconds since 2000-01-01 UTC. */
+void pg_array_timestamptz(struct pg_array *a, int64_t unix_us)
+{
+	pg_array_int8(a, unix_us - 946684800000000LL);
+}
+
 void pg_array_bool(struct pg_array *a, bool v)
 {
 	uint8_t x = v;

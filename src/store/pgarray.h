@@ -12,6 +12,9 @@
 
 /* Element type OIDs (pg_type.oid, fixed in every PostgreSQL). */
 #define PG_OID_BOOL 16
+#define PG_OID_INT2 21
+#define PG_OID_UUID 2950
+#define PG_OID_TIMESTAMPTZ 1184
 #define PG_OID_BYTEA 17
 #define PG_OID_INT8 20
 #define PG_OID_TEXT 25
@@ -28,6 +31,8 @@ void pg_array_begin(struct pg_array *a, uint32_t elem_oid);
 void pg_array_add(struct pg_array *a, const void *data, size_t len); /* bytea, or raw bytes */
 void pg_array_null(struct pg_array *a);
 void pg_array_int8(struct pg_array *a, int64_t v);
+void pg_array_int2(struct pg_array *a, int16_t v);
+void pg_array_timestamptz(struct pg_array *a, int64_t unix_us);
 void pg_array_bool(struct pg_array *a, bool v);
 void pg_array_date(struct pg_array *a, int64_t unix_day); /* days since 1970-01-01 */
 void pg_array_text(struct pg_array *a, const char *s);

@@ -62,6 +62,19 @@ int store_pipe_result(PGconn *c, ExecStatusType want, PGresult **out, char *err,
 	return rc;
 }
 
+int store_pipe_ok(PGconn *c, size_t n, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		PGresult *r;
+
+		rc = store_pipe_result(c, PGRES_COMMAND_OK, &r, err, errlen);
+		PQclear(r);
+	}
+	return rc;
+}
+
 int store_pipe_end(PGconn *c, bool synced, int rc, char *err, size_t errlen)
 {
 	int nulls = 0;

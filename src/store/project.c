@@ -513,15 +513,7 @@ int store_project_send_writes(PGconn *c, const char *schema, const struct projec
 
 int store_project_recv_writes(PGconn *c, size_t sent, char *err, size_t errlen)
 {
-	int rc = 0;
-
-	for (size_t i = 0; i < sent && rc == 0; i++) {
-		PGresult *r;
-
-		rc = store_pipe_result(c, PGRES_COMMAND_OK, &r, err, errlen);
-		PQclear(r);
-	}
-	return rc;
+	return store_pipe_ok(c, sent, err, errlen);
 }
 
 int store_project_write(PGconn *c, const char *schema, const struct project_batch *pb, char *err,

@@ -49,6 +49,8 @@ int store_pipe_sync(PGconn *c, char *err, size_t errlen);
 /* The next statement's result, which must have status want: 0 with *out (the caller clears it),
  * or -EIO with err (also for a statement not run because an earlier one failed). */
 int store_pipe_result(PGconn *c, ExecStatusType want, PGresult **out, char *err, size_t errlen);
+/* The next n results, each of a command (INSERT, UPDATE, COMMIT ...) that must have succeeded. */
+int store_pipe_ok(PGconn *c, size_t n, char *err, size_t errlen);
 /* Reads what is left up to the sync point and leaves pipeline mode. Returns rc, or -ENOTCONN if
  * the connection is lost (err set if rc was 0). */
 int store_pipe_end(PGconn *c, bool synced, int rc, char *err, size_t errlen);

@@ -63,6 +63,25 @@ START_TEST(test_date_text_jsonb_bool)
 }
 END_TEST
 
+START_TEST(test_int2_and_timestamptz)
+{
+	static const uint8_t int2[] = { 0, 0, 0, 2, 0x01, 0x02 };
+	/* 2000-01-01T00:00:01Z: one second after PostgreSQL's epoch */
+	static const uint8_t ts[] = { 0, 0, 0, 8, 0, 0, 0, 0, 0, 0x0f, 0x42, 0x40 };
+	struct pg_array a, t;
+
+	pg_array_begin(&a, PG_OID_INT2);
+	pg_array_int2(&a, 0x0102);
+	pg_array_begin(&t, PG_OID_TIMESTAMPTZ);
+	pg_array_timestamptz(&t, 946684801000000LL);
+	ck_assert_int_eq(pg_array_end(&a) | pg_array_end(&t), 0);
+	ck_assert_mem_eq(a.b.data + 20, int2, sizeof(int2));
+	ck_assert_mem_eq(t.b.data + 20, ts, sizeof(ts));
+	pg_array_free(&a);
+	pg_array_free(&t);
+}
+END_TEST
+
 START_TEST(test_empty)
 {
 	struct pg_array a;
@@ -84,6 +103,7 @@ int main(void)
 
 	tcase_add_test(tc, test_int8_with_null);
 	tcase_add_test(tc, test_date_text_jsonb_bool);
+	tcase_add_test(tc, test_int2_and_timestamptz);
 	tcase_add_test(tc, test_empty);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
