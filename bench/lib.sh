@@ -210,3 +210,49 @@ pg_conninfo() {
 pg_sql() {
 	psql -X -q -At -v ON_ERROR_STOP=1 "$(pg_conninfo "$1")" -c "$2"
 }
+
+# ---- the benchmark ledger ----------------------------------------------------------------------
+
+# bench_ledger: the ledger the proof and compliance suites read, made once per run: database
+# $BENCH_LEDGER_DB, migrated, filled with $BENCH_ENTRIES entries by gen_ledger (the daemon's own
+# append transaction, compliance projections included; subjects drawn from $BENCH_SUBJECTS;
+# checkpoints signed with gen_ledger's fixed key), then VACUUM (ANALYZE). Sets
+# BENCH_LEDGER_VERIFIER (the checkpoint verifier key file) and BENCH_LEDGER_SUBJECT_KEY (the
+# subject key its pseudonyms were made with, in ledger.subject_key_file's format). The second
+# suite to call it reads the same database.
+BENCH_LEDGER_DB=consentd_bench
+bench_ledger() {
+	[ "${BENCH_LEDGER_READY:-0}" = 1 ] && return 0
+	local db=$BENCH_LEDGER_DB conninfo secs
+	conninfo=$(pg_conninfo "$db")
+	BENCH_LEDGER_VERIFIER="$BENCH_OUT/verifier.key"
+	BENCH_LEDGER_SUBJECT_KEY="$BENCH_OUT/subject.key"
+	pg_sql postgres "CREATE DATABASE $db" || bench_die "CREATE DATABASE failed"
+	"$BUILD/src/consentctl" migrate --conninfo "$conninfo" >"$BENCH_OUT/migrate.log" 2>&1 ||
+		bench_die "consentctl migrate failed: $(cat "$BENCH_OUT/migrate.log")"
+
+	bench_log "generating $BENCH_ENTRIES entries, subjects from $BENCH_SUBJECTS (gen_ledger, batches of ${BENCH_BATCH})"
+	bench_tool gen_ledger "$BUILD/bench/gen_ledger" --conninfo "$conninfo" \
+		--entries "$BENCH_ENTRIES" --batch "$BENCH_BATCH" --subjects "$BENCH_SUBJECTS" \
+		--verifier-out "$BENCH_LEDGER_VERIFIER" --subject-key-out "$BENCH_LEDGER_SUBJECT_KEY"
+
+	# What autovacuum would do to a table this size after the load: statistics, visibility
+	# map and hint bits, so that the reads below do not write.
+	bench_log "VACUUM (ANALYZE)"
+	bench_time secs pg_sql "$db" "VACUUM (ANALYZE)"
+	bench_record db.vacuum.seconds "$secs" s "VACUUM (ANALYZE) after the load"
+	bench_ledger_sizes "$db"
+	BENCH_LEDGER_READY=1
+}
+
+bench_ledger_sizes() {
+	local db=$1 rel
+	for rel in audit_log subject_entry merkle_node checkpoint consent_state consent_daily \
+		consent_purpose_daily rights_request; do
+		bench_record "db.$rel.rows" "$(pg_sql "$db" "SELECT count(*) FROM $rel")" rows "$rel rows"
+		bench_record "db.$rel.bytes" "$(pg_sql "$db" "SELECT pg_total_relation_size('$rel')")" \
+			bytes "$rel size with indexes"
+	done
+	bench_record db.bytes "$(pg_sql "$db" "SELECT pg_database_size(current_database())")" bytes \
+		"database size"
+}

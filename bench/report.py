@@ -71,7 +71,8 @@ class Report:
              "ms"],
             ["VACUUM (ANALYZE) after the load", num(self.v("db.vacuum.seconds"), 1), "s"],
         ]
-        for rel in ("audit_log", "subject_entry", "merkle_node", "checkpoint"):
+        for rel in ("audit_log", "subject_entry", "merkle_node", "checkpoint", "consent_state",
+                    "consent_daily", "consent_purpose_daily", "rights_request"):
             rows_, size = self.v(f"db.{rel}.rows"), self.v(f"db.{rel}.bytes")
             if rows_ is not None:
                 rows.append([f"{rel}: rows, size with indexes",
@@ -166,6 +167,132 @@ class Report:
         if not rows:
             return None
         return "### Ratios (same run)\n\n" + table(["ratio", "value"], rows)
+
+
+class Compliance:
+    """The compliance suite of issue 5 (bench/suite_compliance.sh): per-subject reads and the
+    data-rights register through the real daemon, on the proof suite's ledger."""
+
+    TARGET_MS = 50.0
+
+    def __init__(self, meta, res):
+        self.meta, self.res = meta, res
+
+    def v(self, key):
+        r = self.res.get(key)
+        return r[0] if r else None
+
+    def settings(self):
+        m = self.meta
+        if "compliance_samples" not in m:
+            return None
+        return (f"- compliance settings: {int(m['compliance_samples']):,} subjects timed for each "
+                f"read after {m.get('compliance_warmup', '?')} of warm-up, one keep-alive "
+                f"connection, one request at a time; generated period "
+                f"{m.get('compliance_period', '?')}")
+
+    def reads(self):
+        if self.v("compliance.consent.p50") is None:
+            return None
+        rows = []
+        for key, label, target in (
+                ("compliance.lookup", "POST /v1/subjects/lookup (device id to pseudonym)", None),
+                ("compliance.consent", "GET /v1/subjects/{s}/consent?at=T (T random in the period)",
+                 self.TARGET_MS),
+                ("compliance.evidence", "GET /v1/subjects/{s}/evidence (bundle)", self.TARGET_MS),
+                ("compliance.evidence_newconn", "GET /v1/subjects/{s}/evidence, a new connection "
+                 "per request (connect included)", self.TARGET_MS)):
+            if self.v(key + ".p50") is None:
+                continue
+            ms = lambda q: num(self.v(f"{key}.{q}") / 1e3, 2)
+            p50 = self.v(key + ".p50") / 1e3
+            if target:
+                verdict = [f"< {target:.0f}", f"{p50 / target:.3f}",
+                           "met" if p50 < target else "**missed**"]
+            else:
+                verdict = ["—", "—", "—"]
+            rows.append([label, ms("p50"), ms("p90"), ms("p99"), ms("max"), ms("mean"),
+                         num(self.v(key + ".n"))] + verdict)
+        n = self.v("gen.entries") or self.meta.get("entries")
+        subjects = self.meta.get("subjects")
+        title = "### Per-subject reads over HTTP (consentd, one keep-alive connection"
+        if n and subjects:
+            title += f"; {num(float(n))} entries, subjects from {num(float(subjects))}"
+        title += ")\n\n"
+        out = title + table(["request", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms",
+                             "samples", "target p50 ms", "p50 ÷ target", "verdict"], rows)
+        extra = []
+        if self.v("compliance.bundle_entries.p50") is not None:
+            extra.append(["entries per bundle, p50 / mean / max",
+                          f"{num(self.v('compliance.bundle_entries.p50'))} / "
+                          f"{num(self.v('compliance.bundle_entries.mean'), 1)} / "
+                          f"{num(self.v('compliance.bundle_entries.max'))}", "entries"])
+            extra.append(["bundle size, p50 / mean / max",
+                          f"{num(self.v('compliance.bundle_bytes.p50') / 1e3, 1)} / "
+                          f"{num(self.v('compliance.bundle_bytes.mean') / 1e3, 1)} / "
+                          f"{num(self.v('compliance.bundle_bytes.max') / 1e3, 1)}", "kB"])
+            if self.v("compliance.bundle_over_16k") is not None:
+                extra.append(["bundles over 16 KiB (answered in two writes of libevent)",
+                              f"{100 * self.v('compliance.bundle_over_16k'):.1f}", "%"])
+            extra.append(["consent answer size, p50",
+                          num(self.v("compliance.consent_bytes.p50")), "bytes"])
+        if self.v("compliance.bundle_verified") is not None:
+            extra.append(["a served bundle checked by consentctl verify-bundle",
+                          "valid" if self.v("compliance.bundle_verified") else "INVALID", ""])
+        if self.v("compliance.subjects_without_entries") is not None:
+            extra.append(["subjects drawn that had no entry (drawn again)",
+                          f"{num(self.v('compliance.subjects_without_entries'))} of "
+                          f"{num(self.v('compliance.subjects_drawn'))}", "subjects"])
+        if extra:
+            out += "\n\n" + table(["figure", "value", "unit"], extra)
+        return out
+
+    def register(self):
+        rows = []
+        for key, label, rss_key in (
+                ("compliance.register_http", "GET /v1/reports/data-rights?format=csv, streamed "
+                 "to a file (curl)", "rss.consentd-compliance.vmhwm_kb"),
+                ("compliance.register_ctl", "consentctl report data-rights --format csv -o FILE",
+                 "compliance.register_ctl.maxrss_kb")):
+            secs, nrows, nbytes = (self.v(key + ".seconds"), self.v(key + ".rows"),
+                                   self.v(key + ".bytes"))
+            if not secs or nrows is None:
+                continue
+            first = self.v(key + ".first_byte_seconds")
+            rss = self.v(rss_key)
+            rows.append([label, num(nrows), num(nbytes / 1e6, 1), num(secs, 2),
+                         num(nrows / secs), num(nbytes / 1e6 / secs, 1),
+                         num(first * 1e3, 1) if first is not None else "n/a",
+                         num(rss / 1024, 1) if rss is not None else "n/a"])
+        if not rows:
+            return None
+        out = ("### Data-rights register, the whole generated period as CSV (status all; "
+               f"{num(self.v('compliance.register.rows'))} requests)\n\n"
+               + table(["producer", "rows", "MB", "s", "rows/s", "MB/s", "first byte ms",
+                        "peak RSS MB"], rows))
+        same = self.v("compliance.register_same")
+        if same is not None:
+            out += ("\n\nPeak RSS: consentd's VmHWM after every request of the suite; consentctl's "
+                    "from /usr/bin/time -v. The two CSV files are "
+                    + ("byte for byte identical." if same else "**not identical**."))
+        return out
+
+    def verify(self):
+        full, chain = self.v("compliance.verify_full.seconds"), self.v("verify.seconds")
+        if full is None or chain is None:
+            return None
+        n = self.v("gen.entries")
+        rows = [["consentctl verify --key (chain, checkpoints and projections)", num(full, 1),
+                 num(n / full) if n else "n/a"],
+                ["consentctl verify --key --no-projections (chain and checkpoints)", num(chain, 1),
+                 num(n / chain) if n else "n/a"],
+                ["the projection check (difference)", num(full - chain, 1),
+                 num(n / (full - chain)) if n and full > chain else "n/a"]]
+        return ("### consentctl verify's projection check (same ledger, same run)\n\n"
+                + table(["run", "s", "entries/s"], rows))
+
+    def sections(self):
+        return [p for p in (self.reads(), self.register(), self.verify()) if p]
 
 
 class Throughput:
@@ -462,10 +589,13 @@ def main():
     meta, res = load(sys.argv[1])
     r = Report(meta, res)
     t = Throughput(meta, res)
+    c = Compliance(meta, res)
     head = r.header()
-    if t.settings():
-        head += "\n" + t.settings()
+    for extra in (t.settings(), c.settings()):
+        if extra:
+            head += "\n" + extra
     parts = [head] + [p for p in (r.generation(), r.verify(), r.proofs(), r.ratios()) if p]
+    parts += c.sections()
     parts += t.sections()
     print("\n\n".join(parts))
 

@@ -4,16 +4,29 @@
 # See docs/performance.md for what each figure means. Never part of the test suites.
 #
 # Environment:
-#   BENCH_ENTRIES   ledger size for the proof suite (default 10000000; 200000 with BENCH_QUICK=1)
+#   BENCH_ENTRIES   ledger size for the proof and compliance suites (default 10000000; 200000
+#                   with BENCH_QUICK=1); generated once when both run (proof first, then
+#                   compliance reads the same database)
+#   BENCH_SUBJECTS  subjects the ledger's events are drawn from (default 1000000; 20000 with
+#                   BENCH_QUICK=1, so that a subject has about 10 entries either way)
 #   BENCH_PROOFS    random proofs of each kind (default 2000; 500 with BENCH_QUICK=1)
 #   BENCH_QUICK=1   a quick run with the smaller defaults
-#   BENCH_SUITES    suites to run, separated by spaces or commas (default "proof"): proof, and
-#                   the throughput suites of issue 6: sink, http, kafka, diy, chain
+#   BENCH_SUITES    suites to run, separated by spaces or commas (default "proof"): proof,
+#                   compliance (issue 5: per-subject reads and the data-rights register over
+#                   HTTP and consentctl, bench/suite_compliance.sh), and the throughput suites
+#                   of issue 6: sink, http, kafka, diy, chain
 #                   (bench/suite_throughput.sh; BENCH_SUITES=sink,http,kafka,diy,chain)
+# Compliance suite (defaults; BENCH_QUICK=1 makes them smaller):
+#   BENCH_COMPLIANCE_SAMPLES  timed subjects for each read: consent-at-T, evidence, evidence on a
+#                             new connection (1000; quick 200)
+#   BENCH_COMPLIANCE_WARMUP   untimed requests of each kind first (50; quick 20)
+#   BENCH_COMPLIANCE_VERIFY   1: time consentctl verify's projection check (a verify run with it;
+#                             another without it unless the proof suite ran); default 1 up to
+#                             1,000,000 entries, 0 above (the check replays ~11,000 entries/s)
 #   BENCH_BATCH     entries per append transaction in gen_ledger (default 10000)
 #   BENCH_BUILD_DIR build directory (default build-bench; set up as a release build if missing)
 #   BENCH_TMPDIR    where the cluster and the export go (default $TMPDIR or /var/tmp): a disk,
-#                   not tmpfs, for realistic fsync figures; needs about 1.3 KB per entry
+#                   not tmpfs, for realistic fsync figures; needs about 1.6 KB per entry
 #   BENCH_OUT       where results and logs go (default $BENCH_BUILD_DIR/bench-results/<time>)
 #   BENCH_KEEP=1    keep the cluster's folder (it is stopped either way)
 # Throughput suites (defaults; BENCH_QUICK=1 shortens them):
@@ -38,13 +51,27 @@ BENCH_DIR=$SRC/bench
 . "$BENCH_DIR/lib.sh"
 . "$BENCH_DIR/suite_proof.sh"
 . "$BENCH_DIR/suite_throughput.sh"
+. "$BENCH_DIR/suite_compliance.sh"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	BENCH_ENTRIES=${BENCH_ENTRIES:-200000}
+	BENCH_SUBJECTS=${BENCH_SUBJECTS:-20000}
 	BENCH_PROOFS=${BENCH_PROOFS:-500}
+	BENCH_COMPLIANCE_SAMPLES=${BENCH_COMPLIANCE_SAMPLES:-200}
+	BENCH_COMPLIANCE_WARMUP=${BENCH_COMPLIANCE_WARMUP:-20}
 else
 	BENCH_ENTRIES=${BENCH_ENTRIES:-10000000}
 	BENCH_PROOFS=${BENCH_PROOFS:-2000}
+fi
+BENCH_SUBJECTS=${BENCH_SUBJECTS:-1000000}
+BENCH_COMPLIANCE_SAMPLES=${BENCH_COMPLIANCE_SAMPLES:-1000}
+BENCH_COMPLIANCE_WARMUP=${BENCH_COMPLIANCE_WARMUP:-50}
+# consentctl verify's projection check replays the ledger at about 11,000 entries/s here (200,000
+# entries, 03ee2d4; 3,000 before): timed by default only up to a million entries.
+if [ "$BENCH_ENTRIES" -le 1000000 ]; then
+	BENCH_COMPLIANCE_VERIFY=${BENCH_COMPLIANCE_VERIFY:-1}
+else
+	BENCH_COMPLIANCE_VERIFY=${BENCH_COMPLIANCE_VERIFY:-0}
 fi
 BENCH_SUITES=${BENCH_SUITES:-proof}
 BENCH_SUITES=${BENCH_SUITES//,/ }
@@ -70,14 +97,14 @@ BENCH_KAFKA_PARTITION_BACKLOG=${BENCH_KAFKA_PARTITION_BACKLOG:-8000}
 BENCH_DIY_SECONDS=${BENCH_DIY_SECONDS:-20}
 BENCH_CHAIN_ENTRIES=${BENCH_CHAIN_ENTRIES:-200000}
 BENCH_CHAINCOST_ENTRIES=${BENCH_CHAINCOST_ENTRIES:-100000}
-# Suites other than proof: the throughput ones.
+# Suites other than proof and compliance: the throughput ones.
 has_suite() {
 	case " $BENCH_SUITES " in *" $1 "*) return 0 ;; esac
 	return 1
 }
 THROUGHPUT=0
 for s in $BENCH_SUITES; do
-	[ "$s" = proof ] || THROUGHPUT=1
+	case $s in proof | compliance) ;; *) THROUGHPUT=1 ;; esac
 done
 BENCH_PG_STATEMENTS=$THROUGHPUT
 BENCH_BATCH=${BENCH_BATCH:-10000}
@@ -102,6 +129,11 @@ build() {
 		has_suite kafka && targets+=(tests/kafka-mock)
 		has_suite http && { command -v wrk >/dev/null || bench_die "the http suite needs wrk (Debian package wrk)"; }
 	fi
+	if has_suite compliance; then
+		case " ${targets[*]} " in *" src/consentd "*) ;; *) targets+=(src/consentd) ;; esac
+		command -v curl >/dev/null || bench_die "the compliance suite needs curl"
+		[ -x /usr/bin/python3 ] || bench_die "the compliance suite needs /usr/bin/python3"
+	fi
 	bench_log "building ${targets[*]} in $BUILD"
 	# A build directory set up before a tool was added to bench/meson.build must regenerate first.
 	ninja -C "$BUILD" build.ninja >>"$log" 2>&1 || true
@@ -121,10 +153,15 @@ machine() {
 	bench_meta os "$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
 	bench_meta date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	bench_meta entries "$BENCH_ENTRIES"
+	bench_meta subjects "$BENCH_SUBJECTS"
 	bench_meta proofs "$BENCH_PROOFS"
 	bench_meta batch "$BENCH_BATCH"
 	bench_meta commit "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	bench_meta suites "$BENCH_SUITES"
+	if has_suite compliance; then
+		bench_meta compliance_samples "$BENCH_COMPLIANCE_SAMPLES"
+		bench_meta compliance_warmup "$BENCH_COMPLIANCE_WARMUP"
+	fi
 	if [ "$THROUGHPUT" = 1 ]; then
 		bench_meta connections "$BENCH_CONNECTIONS"
 		bench_meta wrk_threads "$BENCH_WRK_THREADS"
@@ -146,7 +183,9 @@ machine() {
 
 check_space() {
 	local need_kb=1048576 avail_kb
-	has_suite proof && need_kb=$((need_kb + BENCH_ENTRIES * 13 / 10))
+	if has_suite proof || has_suite compliance; then
+		need_kb=$((need_kb + BENCH_ENTRIES * 16 / 10))
+	fi
 	# Throughput: the largest database (Kafka's, about 1 KB per entry with its indexes) plus WAL
 	# between checkpoints.
 	[ "$THROUGHPUT" = 1 ] && need_kb=$((need_kb + BENCH_KAFKA_EVENTS * 2 + 4194304))

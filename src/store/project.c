@@ -648,7 +648,10 @@ int store_project_compare(PGconn *c, const struct rights_context *ctx, FILE *pro
 {
 	int rc;
 
-	if ((rc = store_project_temp_tables(c, err, errlen)) < 0 ||
+	/* The replay's temporary tables and their indexes live in temp_buffers (8 MB by default),
+	 * which can only be raised before the session's first temporary table. */
+	if ((rc = store_exec(c, "SET temp_buffers = '1GB'", err, errlen)) < 0 ||
+	    (rc = store_project_temp_tables(c, err, errlen)) < 0 ||
 	    (rc = store_project_replay(c, "pg_temp", ctx, progress, st, err, errlen)) < 0)
 		return rc;
 	for (size_t i = 0; i < PROJECT_TABLES; i++) {
