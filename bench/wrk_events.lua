@@ -6,7 +6,8 @@
 -- 3%, renew 2%) and 3% data-rights requests; 4 tenants; subjects from a million, always a
 -- device_id and in 30% of events also account_id and email.
 -- To keep wrk's own CPU small (it shares the machine with the server), each thread builds 10,000
--- event bodies (tenant, consent or data-rights part) in init(); every event takes a random one of
+-- event bodies (tenant and consent part; data-rights parts are built per event, their request_id
+-- must be new) in init(); every event takes a random one of
 -- them with its own subject (drawn from the million, as the workload does: the subject_entry
 -- index sees as many distinct keys as in the Kafka runs) and a new event_id: random hex except the
 -- last 8 digits (wrk thread, then a counter per thread), so no two events of a run repeat an id;
@@ -81,15 +82,21 @@ local function rights_request()
     random(0, 999999999), random(0, 999999999), rights[random(1, #rights)])
 end
 
--- An event's tenant and body (consent or data rights), without event_id, time and subject.
+-- An event's tenant and consent body, without event_id, time and subject; false for a
+-- data-rights event, which is built anew for each event: a request_id must not repeat (the
+-- register refuses a second receipt), so those bodies cannot be reused.
 local function event_tail()
-  local body = random(1, 100) <= 97 and consent() or rights_request()
-  return format('"tenant":"%s",%s}', tenants[random(1, #tenants)], body)
+  if random(1, 100) > 97 then return false end
+  return format('"tenant":"%s",%s}', tenants[random(1, #tenants)], consent())
 end
 
 local function event()
+  local tail = tails[random(1, n_tails)]
+  if not tail then
+    tail = format('"tenant":"%s",%s}', tenants[random(1, #tenants)], rights_request())
+  end
   return '{"event_id":"' .. uuid() .. '","occurred_at":"' .. stamp .. '",' .. subject() .. ','
-    .. tails[random(1, n_tails)]
+    .. tail
 end
 
 function init(args)
