@@ -59,6 +59,10 @@ struct event_base *http_ingest_base(const struct http_ingest *h);
 void http_ingest_track(struct http_ingest *h, int delta);
 
 void http_events_post(struct http_req *r);
+/* Hands u to the writer with done as its callback (on the loop, once the unit is durable or has
+ * failed). Answers 503 at once if it cannot be queued, and 503 after http.request_timeout if the
+ * writer has not answered by then (done then gets the unit with arg NULL and must only free it). */
+void http_submit(struct http_req *r, struct writer_unit *u, writer_done_fn *done);
 void http_evidence_get(struct http_req *r, const char *path);
 
 /* Report streams (http_reports.c): GET /v1/reports/data-rights and /v1/reports/consent. */

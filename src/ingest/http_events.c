@@ -254,21 +254,21 @@ static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_req *r = arg;
 
-	r->unit->arg = NULL; /* the writer still owns the unit; unit_done will free it */
+	r->unit->arg = NULL; /* the writer still owns the unit; its done callback will free it */
 	r->unit = NULL;
 	http_ingest_track(r->h, -1);
 	reply_error(r, 503, "database_unavailable", "", -1,
 		    "not committed within http.request_timeout; the outcome is unknown: retry with the same event_id");
 }
 
-static void submit(struct http_req *r, struct writer_unit *u)
+void http_submit(struct http_req *r, struct writer_unit *u, writer_done_fn *done)
 {
 	const struct http_deps *d = http_ingest_deps(r->h);
 	struct timeval tv = { d->cfg->request_timeout / 1000, (d->cfg->request_timeout % 1000) * 1000 };
 	int rc;
 
 	u->received_at_us = now_us();
-	u->done_cb = unit_done;
+	u->done_cb = done;
 	u->arg = r;
 	snprintf(u->peer, sizeof(u->peer), "%s", r->peer);
 	snprintf(u->request_id, sizeof(u->request_id), "%s", r->request_id);
@@ -304,7 +304,7 @@ void http_events_post(struct http_req *r)
 		writer_unit_free(u);
 		goto out;
 	}
-	submit(r, u);
+	http_submit(r, u, unit_done);
 out:
 	parsed_free(&p);
 }

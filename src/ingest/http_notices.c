@@ -166,46 +166,6 @@ static void unit_done(struct writer_unit *u, void *arg)
 	writer_unit_free(u);
 }
 
-static void timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_req *r = arg;
-
-	r->unit->arg = NULL; /* the writer still owns the unit; unit_done will free it */
-	r->unit = NULL;
-	http_ingest_track(r->h, -1);
-	reply_error(r, 503, "database_unavailable", "", -1,
-		    "not committed within http.request_timeout; the outcome is unknown: retry");
-}
-
-static void submit(struct http_req *r, struct writer_unit *u)
-{
-	const struct http_deps *d = http_ingest_deps(r->h);
-	struct timeval tv = {d->cfg->request_timeout / 1000,
-			     (d->cfg->request_timeout % 1000) * 1000};
-	int rc;
-
-	u->received_at_us = now_us();
-	u->done_cb = unit_done;
-	u->arg = r;
-	snprintf(u->peer, sizeof(u->peer), "%s", r->peer);
-	snprintf(u->request_id, sizeof(u->request_id), "%s", r->request_id);
-	r->timeout_ev = evtimer_new(http_ingest_base(r->h), timeout_cb, r);
-	rc = r->timeout_ev ? writer_submit(d->writer, u) : -ENOMEM;
-	if (rc < 0) {
-		writer_unit_free(u);
-		if (rc == -ENOTCONN)
-			reply_error(r, 503, "database_unavailable", "", -1,
-				    "the database is unreachable");
-		else
-			reply_error(r, 503, "overloaded", "", -1,
-				    "the ledger writer queue is full");
-		return;
-	}
-	r->unit = u;
-	http_ingest_track(r->h, +1);
-	evtimer_add(r->timeout_ev, &tv);
-}
-
 /* The notice's event, or answered and NULL. */
 static Consentd__V1__Event *notice_event(struct http_req *r, const uint8_t sha[EVENT_HASH_LEN])
 {
@@ -248,7 +208,7 @@ void http_notices_put(struct http_req *r, const char *path)
 		writer_unit_free(u);
 		reply_error(r, 503, "overloaded", "", -1, "out of memory");
 	} else {
-		submit(r, u);
+		http_submit(r, u, unit_done);
 	}
 	event_release(ev);
 }
