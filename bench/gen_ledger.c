@@ -16,6 +16,7 @@
 
 #include "event/event.h"
 #include "ledger/note.h"
+#include "sample.h"
 #include "stats.h"
 #include "store/checkpointer.h"
 #include "store/evidence.h"
@@ -112,32 +113,10 @@ static void set_source(struct gen *g, struct writer_unit *u, uint64_t n)
 /* One event, as the Kafka source turns a message into a writer unit. */
 static struct writer_unit *prepare_unit(struct gen *g, uint64_t n)
 {
-	struct event_error err = { 0 };
-	Consentd__V1__Event *ev;
-	struct writer_unit *u = NULL;
-	int64_t now = now_us();
+	struct writer_unit *u = sample_unit(&g->w, now_us(), &g->wire, g->error, sizeof(g->error));
 
-	buf_reset(&g->wire);
-	if (workload_next(&g->w, now, &g->wire) < 0)
-		return NULL;
-	ev = event_decode(g->wire.data, g->wire.len);
-	if (!ev || event_validate(ev, workload_policy(), now, &err) < 0) {
-		snprintf(g->error, sizeof(g->error), "workload event rejected: %s: %s", err.code,
-			 err.message);
-		event_release(ev);
-		return NULL;
-	}
-	u = writer_unit_new(1);
-	if (u && (event_pseudonymize(ev, workload_keyring()) < 0 ||
-		  writer_item_set(&u->items[0], ev) < 0)) {
-		writer_unit_free(u);
-		u = NULL;
-	}
-	event_release(ev);
-	if (u) {
-		u->received_at_us = now;
+	if (u)
 		set_source(g, u, n);
-	}
 	return u;
 }
 

@@ -19,19 +19,21 @@ void sample_units_free(struct writer_unit **units, size_t n)
 	free(units);
 }
 
-static struct writer_unit *one_unit(struct workload *w, struct buf *wire, uint64_t i)
+struct writer_unit *sample_unit(struct workload *w, int64_t now, struct buf *wire, char *err,
+				size_t errlen)
 {
-	struct event_error err = { 0 };
+	struct event_error e = { 0 };
 	Consentd__V1__Event *ev;
 	struct writer_unit *u;
-	int64_t now = now_us();
 
 	buf_reset(wire);
-	if (workload_next(w, now, wire) < 0)
+	if (workload_next(w, now, wire) < 0) {
+		snprintf(err, errlen, "workload: out of memory");
 		return NULL;
+	}
 	ev = event_decode(wire->data, wire->len);
-	if (!ev || event_validate(ev, workload_policy(), now, &err) < 0) {
-		fprintf(stderr, "sample: workload event rejected: %s: %s\n", err.code, err.message);
+	if (!ev || event_validate(ev, workload_policy(), now, &e) < 0) {
+		snprintf(err, errlen, "workload event rejected: %s: %s", e.code, e.message);
 		event_release(ev);
 		return NULL;
 	}
@@ -43,8 +45,21 @@ static struct writer_unit *one_unit(struct workload *w, struct buf *wire, uint64
 	}
 	event_release(ev);
 	if (!u)
+		snprintf(err, errlen, "workload event: out of memory");
+	else
+		u->received_at_us = now;
+	return u;
+}
+
+static struct writer_unit *one_unit(struct workload *w, struct buf *wire, uint64_t i)
+{
+	char err[256];
+	struct writer_unit *u = sample_unit(w, now_us(), wire, err, sizeof(err));
+
+	if (!u) {
+		fprintf(stderr, "sample: %s\n", err);
 		return NULL;
-	u->received_at_us = now;
+	}
 	u->source_kind = "kafka";
 	snprintf(u->topic, sizeof(u->topic), "consent-events");
 	u->partition = (int32_t)(i & 3);

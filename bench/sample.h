@@ -20,6 +20,13 @@ struct sample_row {
 	size_t n_pseudonyms;
 };
 
+struct workload;
+
+/* The workload's next event as the Kafka source turns a message into a writer unit: decoded,
+ * validated, pseudonymised, encoded; received at now, source left blank. NULL with err set. */
+struct writer_unit *sample_unit(struct workload *w, int64_t now, struct buf *wire, char *err,
+				size_t errlen);
+
 /* n writer units of one event each, as the Kafka source makes them (source "kafka", one of 4
  * partitions, received now). The array and units are the caller's (sample_units_free). NULL on
  * failure, with a message on stderr. */
