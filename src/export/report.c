@@ -319,20 +319,24 @@ static int json_dr_stats(struct buf *out, const struct report_dr_stats *st, bool
 	return rc;
 }
 
-static int json_dr_begin(struct buf *out, const struct report_query *q, int64_t today,
-			 const struct report_dr_summary *s)
+int report_json_head(struct buf *out, const char *report, const struct report_query *q,
+		     int64_t today)
 {
 	char as_of[11], from[11], to[11];
-	int rc;
 
 	report_day(today, as_of);
 	report_day(q->from, from);
 	report_day(q->to, to);
-	rc =
-	    buf_printf(out,
-		       "{\"report\":\"data-rights\",\"as_of\":\"%s\",\"from\":\"%s\",\"to\":\"%s\","
-		       "\"status\":\"%s\",\"due_within\":",
-		       as_of, from, to, status_names[q->status]);
+	return buf_printf(out, "{\"report\":\"%s\",\"as_of\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",",
+			  report, as_of, from, to);
+}
+
+static int json_dr_begin(struct buf *out, const struct report_query *q, int64_t today,
+			 const struct report_dr_summary *s)
+{
+	int rc = report_json_head(out, "data-rights", q, today);
+
+	rc |= buf_printf(out, "\"status\":\"%s\",\"due_within\":", status_names[q->status]);
 	rc |= q->due_within < 0 ? buf_append(out, "null", 4)
 				: buf_printf(out, "%" PRId64, q->due_within);
 	rc |= buf_append(out, ",\"summary\":{\"rights\":[", 22);

@@ -199,16 +199,10 @@ static int json_series(struct buf *out, const struct report_query *q,
 static int json_consent_begin(struct buf *out, const struct report_query *q, int64_t today,
 			      const struct report_consent_summary *s)
 {
-	char as_of[11], from[11], to[11];
-	int rc;
+	int rc = report_json_head(out, "consent", q, today);
 
-	report_day(today, as_of);
-	report_day(q->from, from);
-	report_day(q->to, to);
-	rc = buf_printf(out,
-			"{\"report\":\"consent\",\"as_of\":\"%s\",\"from\":\"%s\",\"to\":\"%s\","
-			"\"by\":\"%s\",\"summary\":{\"events\":%" PRId64 ",\"actions\":",
-			as_of, from, to, bucket_names[q->by], s->events);
+	rc |= buf_printf(out, "\"by\":\"%s\",\"summary\":{\"events\":%" PRId64 ",\"actions\":",
+			 bucket_names[q->by], s->events);
 	rc |= json_actions(out, s, s->action_events);
 	rc |= buf_append(out, ",\"purposes\":", 12);
 	rc |= json_purposes(out, s, s->decisions, s->granted);
