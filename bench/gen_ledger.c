@@ -451,8 +451,10 @@ int main(int argc, char **argv)
 				       sizeof(err)))) {
 		fprintf(stderr, "gen_ledger: %s\n", err);
 		rc = -ENOTCONN;
-	} else if ((rc = store_project_prepare(c, err, sizeof(err))) < 0) {
-		/* the projections must cover the ledger, as for the daemon's writer */
+	} else if ((rc = store_project_prepare(c, err, sizeof(err))) < 0 ||
+		   (rc = store_stmt_cache(c, err, sizeof(err))) < 0) {
+		/* the projections must cover the ledger, and statements are prepared, as for the
+		 * daemon's writer */
 		fprintf(stderr, "gen_ledger: %s\n", err);
 	} else {
 		rc = generate(&opt, c, signer);

@@ -17,6 +17,10 @@ static int pipe_error(PGconn *c, const char *what, const char *detail, char *err
 
 int store_pipe_begin(PGconn *c, char *err, size_t errlen)
 {
+	int rc = store_stmt_prepare(c, err, errlen);
+
+	if (rc < 0)
+		return rc;
 	if (!PQenterPipelineMode(c))
 		return pipe_error(c, "entering pipeline mode", NULL, err, errlen);
 	return 0;
@@ -26,7 +30,11 @@ int store_pipe_send(PGconn *c, const char *sql, int n, const char *const *values
 		    const int *lengths, const int *formats, int result_format, char *err,
 		    size_t errlen)
 {
-	if (!PQsendQueryParams(c, sql, n, NULL, values, lengths, formats, result_format))
+	const char *name = store_stmt_name(c, sql, n);
+	int ok = name ? PQsendQueryPrepared(c, name, n, values, lengths, formats, result_format)
+		      : PQsendQueryParams(c, sql, n, NULL, values, lengths, formats, result_format);
+
+	if (!ok)
 		return pipe_error(c, "sending a statement", NULL, err, errlen);
 	return 0;
 }

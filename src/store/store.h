@@ -55,6 +55,17 @@ int store_pipe_ok(PGconn *c, size_t n, char *err, size_t errlen);
  * the connection is lost (err set if rc was 0). */
 int store_pipe_end(PGconn *c, bool synced, int rc, char *err, size_t errlen);
 
+/* ---- prepared statements (stmt.c) ----------------------------------------------------------
+ * For a connection that runs the same statements in every transaction. After store_stmt_cache,
+ * a statement store_pipe_send sends as text is prepared at the next store_pipe_begin (once per
+ * connection) and sent prepared from then on: not parsed or planned again. The cache belongs to
+ * the connection and is freed by PQfinish. */
+int store_stmt_cache(PGconn *c, char *err, size_t errlen);
+/* The prepared name of sql, or NULL (then it is remembered, to be prepared). */
+const char *store_stmt_name(PGconn *c, const char *sql, int nparams);
+/* Prepares what was remembered; outside pipeline mode. */
+int store_stmt_prepare(PGconn *c, char *err, size_t errlen);
+
 void copy_begin(struct buf *b);
 void copy_row(struct buf *b, uint16_t nfields);
 void copy_int2(struct buf *b, int16_t v);

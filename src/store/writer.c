@@ -178,7 +178,8 @@ static bool ensure_conn(struct writer *w)
 	w->conn = store_connect(w->conninfo, w->cfg.connect_timeout_ms, "consentd-writer", err,
 				sizeof(err));
 	if (w->conn && (store_check_ready(w->conn, w->cfg.allow_superuser, err, sizeof(err)) < 0 ||
-			store_project_prepare(w->conn, err, sizeof(err)) < 0))
+			store_project_prepare(w->conn, err, sizeof(err)) < 0 ||
+			store_stmt_cache(w->conn, err, sizeof(err)) < 0))
 		drop_conn(w);
 	if (!w->conn) {
 		set_status(w, false, err);
