@@ -10,6 +10,11 @@
  *                   binary COPY into copies of audit_log, subject_entry (the events' real
  *                   pseudonyms, 1.6 per event) and merkle_node (the nodes the Merkle tree
  *                   completes, about one per event), COMMIT; no lock, no lookup, no head
+ *   --mode schema   copy3 and, in the same transaction, a new consent_state row (jsonb state of
+ *                   four purposes, as the writer's projection makes it) per pseudonym: the rows
+ *                   the append transaction writes for every event, each by the cheapest path
+ *                   (COPY of new rows, where the writer upserts), so a bound no writer of this
+ *                   schema can pass
  * Prints `result` lines (bench/stats.h). */
 #include <errno.h>
 #include <getopt.h>
@@ -36,7 +41,7 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: bench_sink --conninfo CONNINFO --mode copy|insert|copy3 --batch N --rows N\n"
+	fprintf(out, "usage: bench_sink --conninfo CONNINFO --mode copy|insert|copy3|schema --batch N --rows N\n"
 		     "                  [--table NAME] [--seed S]\n"
 		     "Needs a database migrated by consentctl (the table copies audit_log's shape).\n");
 }
@@ -102,6 +107,50 @@ static int load_copy(PGconn *c, const struct options *o, const char *copy_sql, c
 	return rc;
 }
 
+/* A consent_state row per pseudonym, new (the cheapest write of one). The pseudonym's last
+ * eight bytes are mixed with the seq so that a subject seen twice is a new key too, while the
+ * keys stay as random in the index as the writer's. */
+static int load_consent(PGconn *c, const struct options *o, const struct row *rows, size_t n,
+			uint64_t first_seq, struct buf *b)
+{
+	static const char *const purposes[] = { "essential", "analytics", "advertising", "functional" };
+	char sql[160], err[512], state[512];
+	int rc;
+
+	buf_reset(b);
+	copy_begin(b);
+	for (size_t i = 0; i < n; i++)
+		for (size_t p = 0; p < rows[i].s->n_pseudonyms; p++) {
+			uint8_t key[32];
+			uint64_t mix = (first_seq + i) << 2 | p, tail;
+			/* jsonb's binary format: version 1, then the text */
+			int len = snprintf(state, sizeof(state), "%c{", 1);
+
+			memcpy(key, rows[i].s->pseudonyms[p], 32);
+			memcpy(&tail, key + 24, 8);
+			tail ^= mix;
+			memcpy(key + 24, &tail, 8);
+			for (size_t k = 0; k < ARRAY_SIZE(purposes); k++)
+				len += snprintf(state + len, sizeof(state) - (size_t)len,
+						"%s\"%s\": {\"seq\": %" PRIu64 ", \"granted\": %s, "
+						"\"occurred_at\": \"2026-11-30T01:02:03.123456Z\"}",
+						k ? ", " : "", purposes[k], first_seq + i,
+						k % 2 ? "false" : "true");
+			len += snprintf(state + len, sizeof(state) - (size_t)len, "}");
+			copy_row(b, 2);
+			copy_bytes(b, key, 32);
+			copy_bytes(b, state, (size_t)len);
+		}
+	copy_end(b);
+	snprintf(sql, sizeof(sql), "COPY %s_consent (pseudonym, state) FROM STDIN (FORMAT binary)",
+		 o->table);
+	if (copy_failed(b) || (rc = copy_send(c, sql, b, err, sizeof(err))) < 0) {
+		fprintf(stderr, "bench_sink: COPY into %s_consent: %s", o->table, err);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* The ledger's three tables, as store_append writes them (without its lock, lookup and head). */
 static int load_copy3(PGconn *c, const struct options *o, const struct row *rows, size_t n,
 		      uint64_t first_seq, struct buf *b)
@@ -149,6 +198,8 @@ static int load_copy3(PGconn *c, const struct options *o, const struct row *rows
 		fprintf(stderr, "bench_sink: COPY into %s_node: %s", o->table, err);
 		return -EIO;
 	}
+	if (strcmp(o->mode, "schema") == 0 && (rc = load_consent(c, o, rows, n, first_seq, b)) < 0)
+		return rc;
 	return exec_ok(c, "COMMIT");
 }
 
@@ -221,7 +272,8 @@ static int run(PGconn *c, const struct options *o)
 	size_t pool_n = o->rows < POOL_MAX ? o->rows : POOL_MAX;
 	struct sample_row *pool = sample_rows(pool_n, o->seed);
 	struct row *rows = calloc(o->batch, sizeof(*rows));
-	bool copy = strcmp(o->mode, "copy") == 0, copy3 = strcmp(o->mode, "copy3") == 0;
+	bool copy = strcmp(o->mode, "copy") == 0, schema = strcmp(o->mode, "schema") == 0;
+	bool copy3 = schema || strcmp(o->mode, "copy3") == 0;
 	uint64_t rng = bench_mix64(o->seed ^ (uint64_t)bench_now_ns());
 	struct stats txn = { 0 };
 	struct buf b = { 0 };
@@ -247,9 +299,16 @@ static int run(PGconn *c, const struct options *o)
 			 o->table, o->table, o->table, o->table);
 		if ((rc = exec_ok(c, sql)) < 0)
 			goto out;
-	} else if (!copy && (rc = prepare_insert(c, o->table)) < 0) {
-		goto out;
 	}
+	if (schema) {
+		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_consent; "
+			 "CREATE TABLE %s_consent (LIKE consent_state INCLUDING ALL) WITH (fillfactor = 80)",
+			 o->table, o->table);
+		if ((rc = exec_ok(c, sql)) < 0)
+			goto out;
+	}
+	if (!copy && !copy3 && (rc = prepare_insert(c, o->table)) < 0)
+		goto out;
 	snprintf(sql, sizeof(sql), "COPY %s (seq, event_id, received_at, entry, leaf_hash, event_digest) "
 		 "FROM STDIN (FORMAT binary)", o->table);
 	t0 = bench_now_ns();
@@ -270,7 +329,9 @@ static int run(PGconn *c, const struct options *o)
 		goto out;
 	snprintf(key, sizeof(key), "sink.%s.%zu", o->mode, o->batch);
 	snprintf(label, sizeof(label), "%s, %zu rows per transaction",
-		 copy ? "binary COPY" : copy3 ? "binary COPY into the ledger's three tables"
+		 copy     ? "binary COPY"
+		 : schema ? "binary COPY into the four tables written per event"
+		 : copy3  ? "binary COPY into the ledger's three tables"
 					      : "pipelined prepared INSERT", o->batch);
 #define R(suffix, v, unit)                                                   \
 	do {                                                                 \
@@ -319,7 +380,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || !o.conninfo || !o.mode || !o.batch || !o.rows ||
 	    (strcmp(o.mode, "copy") != 0 && strcmp(o.mode, "insert") != 0 &&
-	     strcmp(o.mode, "copy3") != 0)) {
+	     strcmp(o.mode, "copy3") != 0 && strcmp(o.mode, "schema") != 0)) {
 		usage(stderr);
 		return 2;
 	}

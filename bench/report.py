@@ -346,11 +346,14 @@ class Throughput:
                          num(self.v(k + ".seconds"), 2), num(self.v(k + ".rows_per_s")),
                          f"{num(self.v(k + '.txn.p50') / 1e3, 1)} / "
                          f"{num(self.v(k + '.txn.p99') / 1e3, 1)}"])
-        k = "sink.copy3.1000"
-        if self.v(k + ".rows_per_s") is not None:
-            rows.append(["for reference, not the raw sink: binary COPY into copies of audit_log, "
-                         "subject_entry and merkle_node (the ledger's rows of 1,000 events per "
-                         "transaction)", num(self.v(k + ".rows")), num(self.v(k + ".seconds"), 2),
+        for k, label in (("sink.copy3.1000", "for reference, not the raw sink: binary COPY into "
+                          "copies of audit_log, subject_entry and merkle_node (the ledger's rows "
+                          "of 1,000 events per transaction)"),
+                         ("sink.schema.1000", "for reference, not the raw sink: the same and a new "
+                          "consent_state row per pseudonym (the rows every event costs; events/s)")):
+            if self.v(k + ".rows_per_s") is None:
+                continue
+            rows.append([label, num(self.v(k + ".rows")), num(self.v(k + ".seconds"), 2),
                          num(self.v(k + ".rows_per_s")),
                          f"{num(self.v(k + '.txn.p50') / 1e3, 1)} / "
                          f"{num(self.v(k + '.txn.p99') / 1e3, 1)}"])
@@ -564,6 +567,13 @@ class Throughput:
             f"({sink_label})", three, sink, "—")
         add("for reading the two above: consentd over Kafka ÷ COPY into the ledger's three tables",
             self.v("kafka.events_per_s"), three, "—")
+        schema = self.v("sink.schema.1000.rows_per_s")
+        add(f"the bound of this schema: COPY into the four tables written per event ÷ raw sink "
+            f"({sink_label})", schema, sink, "—")
+        add("consentd over Kafka ÷ COPY into the four tables written per event",
+            self.v("kafka.events_per_s"), schema, "—")
+        add("consentd HTTP, 100 events per request ÷ COPY into the four tables written per event",
+            self.v("http.batch.events_per_s"), schema, "—")
         p99 = self.v("http.single.latency.p99")
         if p99 is not None:
             rows.append(["p99 ack latency at half the maximum, 1 event per request (ms)",
