@@ -18,6 +18,7 @@
 #include "ingest/kafka.h"
 #include "ledger/note.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "store/project.h"
 #include "store/reader.h"
 #include "store/store.h"
@@ -38,6 +39,7 @@ struct daemon {
 	struct project_context compliance; /* data-rights rules: jurisdiction, holiday calendar */
 	int checkpoint_fd;
 	struct event_base *base;
+	struct metrics *metrics;
 	struct writer *writer;
 	struct reader *reader;
 	struct http_ingest *http;
@@ -278,6 +280,7 @@ static int start_kafka(struct daemon *d)
 {
 	struct kafka_deps kd = {
 		.cfg = &d->cfg.kafka, .policy = &d->policy, .keys = &d->keys, .writer = d->writer,
+		.metrics = d->metrics,
 	};
 	char err[512];
 	int rc;
@@ -317,8 +320,10 @@ static int start(struct daemon *d)
 	char err[512];
 	int rc;
 
-	if (evthread_use_pthreads() < 0 || !(d->base = event_base_new()))
+	if (evthread_use_pthreads() < 0 || !(d->base = event_base_new()) ||
+	    !(d->metrics = metrics_new(CONSENTD_VERSION, now_us())))
 		return -ENOMEM;
+	wc.metrics = hd.metrics = d->metrics;
 	if ((rc = check_database(d)) < 0)
 		return rc;
 	d->writer = writer_new(d->base, &wc);
@@ -361,6 +366,7 @@ static void stop(struct daemon *d)
 	http_ingest_free(d->http);
 	reader_free(d->reader);
 	writer_free(d->writer);
+	metrics_free(d->metrics); /* after everything that counts into it */
 	note_signer_free(d->signer);
 	store_project_context_free(&d->compliance);
 	if (d->checkpoint_fd >= 0)

@@ -167,6 +167,7 @@ static const struct route {
 } routes[] = {
 	{ EVHTTP_REQ_GET, "/healthz", 0, get_healthz },
 	{ EVHTTP_REQ_GET, "/readyz", 0, get_readyz_route },
+	{ EVHTTP_REQ_GET, "/metrics", 0, http_metrics_get },
 	{ EVHTTP_REQ_POST, "/v1/events", AUTH_SCOPE_INGEST, post_events },
 	{ EVHTTP_REQ_GET, "/v1/checkpoints/latest", AUTH_SCOPE_READ, http_evidence_get },
 	{ EVHTTP_REQ_GET, "/v1/proofs/inclusion", AUTH_SCOPE_READ, http_evidence_get },

@@ -24,9 +24,11 @@ struct http_deps {
 	const struct kafka_ingest *kafka; /* NULL when Kafka is off */
 	struct reader *reader;            /* read queries (proofs, checkpoints) */
 	const struct config_postgres *postgres; /* report streams open connections of their own */
+	struct metrics *metrics;          /* NULL: no GET /metrics, nothing counted */
 };
 
 struct http_ingest;
+struct metrics;
 
 struct http_ingest *http_ingest_new(struct event_base *base, const struct http_deps *deps);
 /* Binds http.listen; -errno with err naming the address on failure. */
@@ -52,6 +54,7 @@ struct http_req {
 	struct event *timeout_ev;
 	struct writer_unit *unit;  /* while the writer holds it */
 	bool batch;                /* answer with {"results": [...]} */
+	size_t events;             /* POST /v1/events: events an error answer refuses (metrics) */
 };
 
 const struct http_deps *http_ingest_deps(const struct http_ingest *h);
@@ -64,6 +67,8 @@ void http_events_post(struct http_req *r);
  * writer has not answered by then (done then gets the unit with arg NULL and must only free it). */
 void http_submit(struct http_req *r, struct writer_unit *u, writer_done_fn *done);
 void http_evidence_get(struct http_req *r, const char *path);
+/* GET /metrics (http_metrics.c). */
+void http_metrics_get(struct http_req *r, const char *path);
 
 /* Report streams (http_reports.c): GET /v1/reports/data-rights and /v1/reports/consent. */
 struct http_reports;

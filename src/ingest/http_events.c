@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "log/log.h"
+#include "metrics/metrics.h"
 
 /* The events of one request, whichever encoding they came in. */
 struct parsed {
@@ -201,6 +202,7 @@ static void reply_committed(struct http_req *r, struct writer_unit *u)
 {
 	struct buf out = { 0 };
 	bool any_new = false;
+	size_t dups = 0;
 
 	if (r->batch)
 		buf_printf(&out, "{\"results\":[");
@@ -209,11 +211,15 @@ static void reply_committed(struct http_req *r, struct writer_unit *u)
 			buf_append_u8(&out, ',');
 		item_text(&out, &u->items[i]);
 		any_new |= !u->items[i].duplicate;
+		dups += u->items[i].duplicate;
 	}
 	buf_printf(&out, "%s\n", r->batch ? "]}" : "");
 	/* Every acknowledged event is in the ledger; this line is for debugging, not an audit log. */
 	log_ev_debug("http", r->ctx, "committed events=%zu first_seq=%llu new=%s", u->n,
 		     (unsigned long long)u->items[0].seq, any_new ? "yes" : "no");
+	metrics_acked(http_ingest_deps(r->h)->metrics, METRICS_SOURCE_HTTP, u->n - dups, dups,
+		      now_us() - u->received_at_us);
+	r->events = 0; /* acknowledged: not a refusal, whatever the answer */
 	if (!out.data || out.data[out.len - 1] != '\n')
 		/* committed, but the answer could not be built: a retry is answered as a duplicate */
 		reply_error(r, 503, "out_of_memory", "", -1, "stored, but no memory to answer; retry");
@@ -292,7 +298,11 @@ void http_events_post(struct http_req *r)
 	struct parsed p = { 0 };
 	struct writer_unit *u = NULL;
 
-	if (parse_body(r, &p) < 0 || check_count(r, &p) < 0)
+	r->events = 1; /* a body that does not parse counts as one refused event */
+	if (parse_body(r, &p) < 0)
+		goto out;
+	r->events = p.n ? p.n : 1;
+	if (check_count(r, &p) < 0)
 		goto out;
 	r->batch = p.batch;
 	u = writer_unit_new(p.n);

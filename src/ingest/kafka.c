@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metrics/metrics.h"
+
 #define POLL_BURST 1000
 #define TICK_MS 200
 #define CLOSE_DEADLINE_MS 5000
@@ -136,7 +138,11 @@ static void unit_done(struct writer_unit *u, void *arg)
 		 (long long)u->offset);
 	if (durable && current)
 		store_offset(k, u);
+	if (durable)
+		metrics_acked(k->deps.metrics, METRICS_SOURCE_KAFKA, u->n && !u->items[0].duplicate,
+			      u->n && u->items[0].duplicate, now_us() - u->received_at_us);
 	if (durable && (u->reject_code[0] || refused)) {
+		metrics_rejected(k->deps.metrics, METRICS_SOURCE_KAFKA, writer_unit_reject_code(u), 1);
 		log_ev_warn("kafka", ctx, "rejected %s: %s", writer_unit_reject_code(u),
 			    writer_unit_reject_message(u));
 		if (k->producer && k->deps.cfg->dead_letter_topic[0])
@@ -279,7 +285,35 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	log_warn("kafka", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
-/* librdkafka's statistics say, once a second, whether any broker connection is up. */
+static bool part_assigned(const struct kafka_ingest *k, const char *topic, int32_t partition)
+{
+	for (size_t i = 0; i < k->n_parts; i++)
+		if (k->parts[i].partition == partition && strcmp(k->parts[i].topic, topic) == 0)
+			return k->parts[i].assigned;
+	return false;
+}
+
+/* consumer_lag of every partition this member holds, for /metrics; -1 (unknown) until an offset
+ * of the partition is committed. */
+static void report_lag(struct kafka_ingest *k, json_t *root)
+{
+	json_t *topics = json_object_get(root, "topics"), *t, *p, *lag;
+	const char *topic, *id;
+
+	json_object_foreach(topics, topic, t) {
+		json_object_foreach(json_object_get(t, "partitions"), id, p) {
+			int32_t n = (int32_t)json_integer_value(json_object_get(p, "partition"));
+
+			lag = json_object_get(p, "consumer_lag");
+			if (n >= 0 && json_is_integer(lag) && part_assigned(k, topic, n))
+				metrics_kafka_lag(k->deps.metrics, topic, n, json_integer_value(lag));
+		}
+	}
+	metrics_kafka_lag_done(k->deps.metrics);
+}
+
+/* librdkafka's statistics say, once a second, whether any broker connection is up, and each
+ * partition's lag. They arrive through rd_kafka_consumer_poll, on the loop thread. */
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
 	struct kafka_ingest *k = opaque;
@@ -293,6 +327,7 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 		    strcmp(json_string_value(json_object_get(b, "state")), "UP") == 0 &&
 		    json_integer_value(json_object_get(b, "nodeid")) >= 0)
 			up = true;
+	report_lag(k, root);
 	json_decref(root);
 	was = atomic_exchange(&k->brokers_up, up);
 	if (was != up)

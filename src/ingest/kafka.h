@@ -18,9 +18,11 @@ struct kafka_deps {
 	const struct event_policy *policy;
 	const struct subject_keyring *keys;
 	struct writer *writer;
+	struct metrics *metrics; /* may be NULL */
 };
 
 struct kafka_ingest;
+struct metrics;
 
 /* Creates the consumer (and the dead-letter producer); NULL with err on a bad property. */
 struct kafka_ingest *kafka_ingest_new(struct event_base *base, const struct kafka_deps *deps,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log/log.h"
+#include "metrics/metrics.h"
 
 static const char *reason_phrase(int status)
 {
@@ -84,6 +85,8 @@ void reply_error(struct http_req *r, int status, const char *code, const char *f
 	err = json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "field", field ? field : "");
 	if (err && index >= 0)
 		json_object_set_new(err, "index", json_integer(index));
+	if (r->events)
+		metrics_rejected(http_ingest_deps(r->h)->metrics, METRICS_SOURCE_HTTP, code, r->events);
 	if (status >= 500)
 		log_ev_warn("http", r->ctx, "%d %s: %s", status, code, message);
 	else

@@ -8,6 +8,7 @@
 #include "ledger/checkpoint.h"
 #include "ledger/note.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "store/evidence.h"
 
 static int sign(const struct checkpointer *cp, const struct merkle_frontier *tree,
@@ -45,8 +46,10 @@ int checkpointer_run(struct checkpointer *cp, PGconn *c, const struct merkle_fro
 	}
 	rc = store_insert_checkpoint(c, tree->size, root, (const char *)note.data, err, sizeof(err));
 	if (rc < 0) {
+		metrics_postgres_error(cp->metrics);
 		log_warn("checkpoint", "checkpoint of size %" PRIu64 " not stored yet: %s", tree->size, err);
 	} else {
+		metrics_checkpoint(cp->metrics, tree->size, now);
 		cp->last_size = tree->size;
 		cp->last_us = now;
 		log_debug("checkpoint", "signed checkpoint of tree size %" PRIu64 "%s", tree->size,

@@ -17,6 +17,7 @@ struct checkpointer {
 	int64_t interval_us;
 	checkpoint_publish_fn *publish;
 	void *publish_arg;
+	struct metrics *metrics; /* borrowed, may be NULL */
 	int64_t last_us;
 	uint64_t last_size;
 };

@@ -11,6 +11,7 @@
 
 #include "event/event.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "store/checkpointer.h"
 #include "store/project.h"
 #include "store/store.h"
@@ -33,10 +34,12 @@ struct writer {
 	char status[512];           /* under mu */
 	atomic_bool ready;
 	atomic_size_t depth;
+	atomic_int_fast64_t heartbeat_us; /* monotonic: the writer thread's last progress */
 	char *conninfo;
 	struct writer_config cfg;
 	PGconn *conn;               /* writer thread only */
 	int64_t last_ok_us;         /* writer thread only */
+	bool tried_conn;            /* writer thread only: a connection was attempted before */
 	struct append_state append; /* writer thread only */
 	struct checkpointer cp;     /* writer thread only */
 };
@@ -120,6 +123,19 @@ int writer_item_set(struct writer_item *it, const Consentd__V1__Event *ev)
 	return 0;
 }
 
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void beat(struct writer *w)
+{
+	atomic_store(&w->heartbeat_us, mono_us());
+}
+
 static void list_push(struct unit_list *l, struct writer_unit *u)
 {
 	u->next = NULL;
@@ -171,10 +187,12 @@ static void drop_conn(struct writer *w)
 static bool ensure_conn(struct writer *w)
 {
 	char err[512];
+	bool retried = w->tried_conn;
 
 	if (w->conn && !store_conn_lost(w->conn))
 		return true;
 	drop_conn(w);
+	w->tried_conn = true;
 	w->conn = store_connect(w->conninfo, w->cfg.connect_timeout_ms, "consentd-writer", err,
 				sizeof(err));
 	if (w->conn && (store_check_ready(w->conn, w->cfg.allow_superuser, err, sizeof(err)) < 0 ||
@@ -182,9 +200,12 @@ static bool ensure_conn(struct writer *w)
 			store_stmt_cache(w->conn, err, sizeof(err)) < 0))
 		drop_conn(w);
 	if (!w->conn) {
+		metrics_postgres_error(w->cfg.metrics);
 		set_status(w, false, err);
 		return false;
 	}
+	if (retried)
+		metrics_postgres_reconnect(w->cfg.metrics);
 	w->last_ok_us = now_us();
 	set_status(w, true, "connected");
 	return true;
@@ -203,6 +224,8 @@ static void ping(struct writer *w)
 		w->last_ok_us = now_us();
 		return;
 	}
+	if (w->conn)
+		metrics_postgres_error(w->cfg.metrics);
 	ensure_conn(w);
 }
 
@@ -275,18 +298,31 @@ static void deliver(struct writer *w, struct writer_unit **units, size_t n)
 	event_active(w->done_ev, EV_READ, 0);
 }
 
+static size_t batch_events(struct writer_unit **units, size_t n)
+{
+	size_t events = 0;
+
+	for (size_t i = 0; i < n; i++)
+		events += units[i]->n;
+	return events;
+}
+
 /* One attempt, reconnecting once if the connection turns out to be gone before COMMIT. */
 static int try_append(struct writer *w, struct writer_unit **units, size_t n, char *err, size_t errlen)
 {
+	int64_t t0 = 0;
 	int rc = -ENOTCONN;
 
 	snprintf(err, errlen, "database unavailable");
 	for (int attempt = 0; attempt < 2 && rc == -ENOTCONN; attempt++) {
 		if (!ensure_conn(w))
 			break;
-		rc = store_append(w->conn, &w->append, units, n, err, errlen);
+		t0 = now_us();
+		if ((rc = store_append(w->conn, &w->append, units, n, err, errlen)) < 0)
+			metrics_postgres_error(w->cfg.metrics);
 	}
 	if (rc == 0) {
+		metrics_committed(w->cfg.metrics, batch_events(units, n), now_us() - t0);
 		w->last_ok_us = now_us();
 		checkpointer_run(&w->cp, w->conn, &w->append.tree, false);
 		return 0;
@@ -347,6 +383,7 @@ static void commit_batch(struct writer *w, struct writer_unit **units, size_t n)
 	int rc, failures = 0;
 
 	while (n && (rc = try_append(w, units, n, err, sizeof(err))) < 0) {
+		beat(w);
 		if (rc != -ENOTCONN && w->conn && ++failures >= WRITER_MAX_FAILURES) {
 			for (size_t i = 0; i < n; i++)
 				units[i]->retry = false;
@@ -370,6 +407,7 @@ static void *writer_main(void *arg)
 
 	ensure_conn(w);
 	for (;;) {
+		beat(w);
 		pthread_mutex_lock(&w->mu);
 		if (!wait_for_work(w)) {
 			pthread_mutex_unlock(&w->mu);
@@ -406,6 +444,7 @@ struct writer *writer_new(struct event_base *base, const struct writer_config *c
 	w->cp.interval_us = cfg->checkpoint_interval_ms * 1000;
 	w->cp.publish = cfg->publish;
 	w->cp.publish_arg = cfg->publish_arg;
+	w->cp.metrics = cfg->metrics;
 	w->append.rights = cfg->rights;
 	w->done_ev = event_new(base, -1, 0, done_cb, w);
 	pthread_mutex_init(&w->mu, NULL);
@@ -420,7 +459,10 @@ struct writer *writer_new(struct event_base *base, const struct writer_config *c
 
 int writer_start(struct writer *w)
 {
-	int rc = pthread_create(&w->thread, NULL, writer_main, w);
+	int rc;
+
+	beat(w);
+	rc = pthread_create(&w->thread, NULL, writer_main, w);
 
 	if (rc)
 		return -rc;
@@ -465,6 +507,11 @@ void writer_status_text(const struct writer *w, char *out, size_t outlen)
 size_t writer_depth(const struct writer *w)
 {
 	return atomic_load(&w->depth);
+}
+
+int64_t writer_heartbeat_age_us(const struct writer *w)
+{
+	return mono_us() - atomic_load(&w->heartbeat_us);
 }
 
 void writer_stop(struct writer *w)

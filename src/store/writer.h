@@ -108,9 +108,11 @@ struct writer_config {
 	void *publish_arg;
 	/* Data-rights rules for the projections (borrowed, must outlive the writer). */
 	const struct rights_context *rights;
+	struct metrics *metrics; /* borrowed, may be NULL; updated from the writer thread */
 };
 
 struct writer;
+struct metrics;
 
 /* The writer copies what it needs from cfg. base is the loop done_cb runs on. */
 struct writer *writer_new(struct event_base *base, const struct writer_config *cfg);
@@ -128,6 +130,9 @@ bool writer_ready(const struct writer *w);
 void writer_status_text(const struct writer *w, char *out, size_t outlen);
 /* Events queued or in flight. */
 size_t writer_depth(const struct writer *w);
+/* Microseconds since the writer thread last showed progress: it beats once per loop turn (at
+ * least every second when idle) and per retry. A large age means it is wedged in a call. */
+int64_t writer_heartbeat_age_us(const struct writer *w);
 /* Stops taking units, commits what is queued, joins the thread. Pending done_cbs are delivered
  * by the loop; call writer_free after the loop has run them. */
 void writer_stop(struct writer *w);
