@@ -13,6 +13,7 @@
 #include "auth/tokens.h"
 #include "config/config.h"
 #include "core/signals.h"
+#include "core/watchdog.h"
 #include "event/event.h"
 #include "ingest/http.h"
 #include "ingest/kafka.h"
@@ -40,6 +41,7 @@ struct daemon {
 	int checkpoint_fd;
 	struct event_base *base;
 	struct metrics *metrics;
+	struct watchdog *watchdog;
 	struct writer *writer;
 	struct reader *reader;
 	struct http_ingest *http;
@@ -346,7 +348,9 @@ static int start(struct daemon *d)
 	}
 	d->signals = signals_new(d->base, on_stop, on_reload, d);
 	d->drain_ev = evtimer_new(d->base, drain_tick, d);
-	return d->signals && d->drain_ev ? 0 : -ENOMEM;
+	if (!d->signals || !d->drain_ev)
+		return -ENOMEM;
+	return watchdog_start(d->base, d->writer, &d->watchdog);
 }
 
 /* Stop in reverse order. The writer hands back what it finished; a few loop turns flush replies. */
@@ -360,6 +364,7 @@ static void stop(struct daemon *d)
 		for (int i = 0; i < 10; i++)
 			event_base_loop(d->base, EVLOOP_NONBLOCK);
 	kafka_ingest_free(d->kafka); /* after the writer handed back every unit: final commit */
+	watchdog_free(d->watchdog);
 	signals_free(d->signals);
 	if (d->drain_ev)
 		event_free(d->drain_ev);
