@@ -27,8 +27,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (!stuck)
 		sd_notify(0, "WATCHDOG=1");
 	if (stuck && !wd->withheld)
-		log_error("main", "the ledger writer has made no progress for %lld ms: withholding the "
-				  "watchdog ping (systemd restarts consentd after WatchdogSec)",
+		log_error("main",
+			  "the ledger writer has made no progress for %lld ms: withholding the "
+			  "watchdog ping (systemd restarts consentd after WatchdogSec)",
 			  (long long)(age / 1000));
 	else if (!stuck && wd->withheld)
 		log_warn("main", "the ledger writer is progressing again: watchdog pings resumed");
@@ -56,7 +57,8 @@ int watchdog_start(struct event_base *base, const struct writer *w, struct watch
 		watchdog_free(wd);
 		return -ENOMEM;
 	}
-	log_info("main", "systemd watchdog: WATCHDOG=1 every %llu ms while the ledger writer progresses",
+	log_info("main",
+		 "systemd watchdog: WATCHDOG=1 every %llu ms while the ledger writer progresses",
 		 (unsigned long long)(usec / 2000));
 	*out = wd;
 	return 0;

@@ -142,7 +142,8 @@ static void unit_done(struct writer_unit *u, void *arg)
 		metrics_acked(k->deps.metrics, METRICS_SOURCE_KAFKA, u->n && !u->items[0].duplicate,
 			      u->n && u->items[0].duplicate, now_us() - u->received_at_us);
 	if (durable && (u->reject_code[0] || refused)) {
-		metrics_rejected(k->deps.metrics, METRICS_SOURCE_KAFKA, writer_unit_reject_code(u), 1);
+		metrics_rejected(k->deps.metrics, METRICS_SOURCE_KAFKA, writer_unit_reject_code(u),
+				 1);
 		log_ev_warn("kafka", ctx, "rejected %s: %s", writer_unit_reject_code(u),
 			    writer_unit_reject_message(u));
 		if (k->producer && k->deps.cfg->dead_letter_topic[0])
@@ -303,10 +304,13 @@ static void report_lag(struct kafka_ingest *k, json_t *root)
 	json_object_foreach(topics, topic, t) {
 		json_object_foreach(json_object_get(t, "partitions"), id, p) {
 			int32_t n = (int32_t)json_integer_value(json_object_get(p, "partition"));
+			int64_t v;
 
 			lag = json_object_get(p, "consumer_lag");
-			if (n >= 0 && json_is_integer(lag) && part_assigned(k, topic, n))
-				metrics_kafka_lag(k->deps.metrics, topic, n, json_integer_value(lag));
+			if (n < 0 || !json_is_integer(lag) || !part_assigned(k, topic, n))
+				continue;
+			v = json_integer_value(lag);
+			metrics_kafka_lag(k->deps.metrics, topic, n, v);
 		}
 	}
 	metrics_kafka_lag_done(k->deps.metrics);

@@ -65,8 +65,9 @@ size_t metrics_bucket_index(const uint64_t *bounds, size_t n, uint64_t v)
 static void observe(struct histogram *h, int64_t v)
 {
 	uint64_t u = v > 0 ? (uint64_t)v : 0;
+	size_t i = metrics_bucket_index(h->bounds, h->n, u);
 
-	atomic_fetch_add_explicit(&h->buckets[metrics_bucket_index(h->bounds, h->n, u)], 1, RELAXED);
+	atomic_fetch_add_explicit(&h->buckets[i], 1, RELAXED);
 	atomic_fetch_add_explicit(&h->sum, u, RELAXED);
 }
 
@@ -94,7 +95,8 @@ static bool slot_ready(atomic_int *state)
 
 /* The slot of (src, reason), claiming a free one if the pair is new; NULL when the table is
  * full. Slots are claimed in order and never released, so a scan meets the pair's slot first. */
-static struct reason_slot *reason_slot(struct metrics *m, enum metrics_source src, const char *reason)
+static struct reason_slot *reason_slot(struct metrics *m, enum metrics_source src,
+				       const char *reason)
 {
 	for (size_t i = 0; i < METRICS_REASONS_MAX; i++) {
 		struct reason_slot *s = &m->reasons[i];
@@ -165,7 +167,8 @@ static struct lag_slot *lag_slot(struct metrics *m, const char *topic, int32_t p
 			atomic_store(&s->state, SLOT_READY);
 			return s;
 		}
-		if (slot_ready(&s->state) && s->partition == partition && strcmp(s->topic, topic) == 0)
+		if (slot_ready(&s->state) && s->partition == partition &&
+		    strcmp(s->topic, topic) == 0)
 			return s;
 	}
 	return NULL;

@@ -108,7 +108,8 @@ static void gauge_seconds(struct text *out, const char *name, int64_t us)
 
 static void render_process(const struct metrics *m, struct text *out)
 {
-	family(out, "consentd_build_info", "gauge", "The version of consentd running (label); always 1.");
+	family(out, "consentd_build_info", "gauge",
+	       "The version of consentd running (label); always 1.");
 	put(out, "consentd_build_info{version=\"");
 	put_label_value(out, m->version);
 	put(out, "\"} 1\n");
@@ -139,8 +140,9 @@ static void render_ingest(const struct metrics *m, struct text *out)
 	}
 	for (int i = 0; i < METRICS_SOURCES; i++)
 		if (LOAD(m->rejected_other[i]))
-			put(out, "consentd_ingest_rejected_total{source=\"%s\",reason=\"other\"} %" PRIu64 "\n",
-				   metrics_source_names[i], (uint64_t)LOAD(m->rejected_other[i]));
+			put(out,
+			    "consentd_ingest_rejected_total{source=\"%s\",reason=\"other\"} %" PRIu64 "\n",
+			    metrics_source_names[i], (uint64_t)LOAD(m->rejected_other[i]));
 	family(out, "consentd_ingest_ack_latency_seconds", "histogram",
 	       "Time from an event's receipt to its acknowledgement as durable, by source.");
 	for (int i = 0; i < METRICS_SOURCES; i++) {
@@ -167,7 +169,8 @@ static void render_writer(const struct metrics *m, const struct metrics_sample *
 	gauge_seconds(out, "consentd_writer_heartbeat_age_seconds", s->writer_heartbeat_age_us);
 }
 
-static void render_postgres(const struct metrics *m, const struct metrics_sample *s, struct text *out)
+static void render_postgres(const struct metrics *m, const struct metrics_sample *s,
+			    struct text *out)
 {
 	int64_t at = LOAD(m->checkpoint_us);
 
