@@ -408,7 +408,7 @@ class Throughput:
 
     def transactions(self):
         parts = ("lock_head", "lookup", "copy_audit_log", "copy_subject_entry", "copy_merkle_node",
-                 "move_head")
+                 "consent_load", "consent_write", "rights", "daily", "move_head")
         rows = []
         for key, label, secs_key, events_key in (
                 ("http.single", "HTTP, 1 event per request", "http.single.seconds", "http.single.db_events"),
@@ -426,8 +426,9 @@ class Throughput:
         return ("### Where an append transaction's time goes (pg_stat_statements, ms per transaction;"
                 " the rest is round trips, the commit's WAL flush and consentd's own work)\n\n"
                 + table(["load", "events/txn", "wall ms/txn", "lock head", "event_id lookup",
-                         "COPY audit_log", "COPY subject_entry", "COPY merkle_node", "move head",
-                         "rest"], rows))
+                         "audit_log rows", "subject_entry rows", "merkle_node rows",
+                         "consent_state load", "consent_state upsert", "rights_request",
+                         "daily aggregates", "move head", "rest"], rows))
 
     def cpu(self):
         rows = []
