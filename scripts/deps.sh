@@ -12,6 +12,8 @@ packages=(
 	librdkafka-dev libsystemd-dev check
 	# run: the PostgreSQL server (creates the postgres user), key generation, runuser, pgrep
 	postgresql openssl util-linux procps
+	# test: systemd-analyze rates the hardening of the unit we install
+	systemd
 	# test: the integration harness and the quick start's example request; headless Chromium
 	# renders the HTML reports
 	python3 python3-pytest python3-psycopg2 python3-confluent-kafka curl ca-certificates
