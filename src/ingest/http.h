@@ -77,6 +77,44 @@ void http_subjects_get(struct http_req *r, const char *path);
 void http_notices_put(struct http_req *r, const char *path);
 void http_notices_get(struct http_req *r, const char *path);
 
+/* ---- connections (http_conn.c) ------------------------------------------------------------
+ * Every connection's bufferevent, http.max_connections (the listener
+ * pauses at the limit), http.read_timeout (a request must arrive whole within it), and every
+ * connection's close callback, which handlers reach through http_conns_on_close only. */
+struct bufferevent;
+struct evconnlistener;
+struct evhttp;
+struct evhttp_connection;
+struct http_conns;
+
+/* Registers itself as evhttp's bufferevent callback. cfg is borrowed and must outlive the
+ * table. */
+struct http_conns *http_conns_new(struct event_base *base, struct evhttp *http,
+				  const struct config_http *cfg);
+/* The listener to pause at http.max_connections; NULL once it is gone (draining). */
+void http_conns_listen(struct http_conns *cs, struct evconnlistener *listener);
+/* route(): req has arrived whole; its read deadline stops until it is answered. */
+void http_conns_request_read(struct http_conns *cs, struct evhttp_request *req);
+/* cb(con, arg) runs when con closes, before libevent frees it; cb NULL clears it. Handlers use
+ * this, never evhttp_connection_set_closecb, which would unhook the table's own. */
+void http_conns_on_close(struct http_conns *cs, struct evhttp_connection *con,
+			 void (*cb)(struct evhttp_connection *, void *), void *arg);
+size_t http_conns_open(const struct http_conns *cs);
+/* After evhttp_free, which closes the connections. Accepts NULL. */
+void http_conns_free(struct http_conns *cs);
+struct http_conns *http_ingest_conns(const struct http_ingest *h);
+
+/* ---- per-token rate limit (http_ratelimit.c): a token bucket per token name, refilled at
+ * rate requests per second up to burst. Pure: the caller passes a monotonic time. */
+struct http_ratelimit;
+
+/* rate 0: no limit (take always allows); burst 0: burst = rate. NULL if out of memory. */
+struct http_ratelimit *http_ratelimit_new(int64_t rate, int64_t burst);
+/* Takes one request of name's budget: 0 if allowed, else the microseconds until one will be
+ * (nothing taken). A name it cannot allocate a bucket for is allowed. */
+int64_t http_ratelimit_take(struct http_ratelimit *rl, const char *name, int64_t now_us);
+void http_ratelimit_free(struct http_ratelimit *rl);
+
 /* Answers and frees r. body is stolen. */
 void reply_json(struct http_req *r, int status, json_t *body);
 void reply_error(struct http_req *r, int status, const char *code, const char *field, long index,
