@@ -1,5 +1,5 @@
 /* The HTTP server: listener, request limits, routing, request ids, bearer-token checks and the
- * per-token rate limit. Connections (their count, deadlines) are http_conn.c's. */
+ * per-token rate limit. Connections (their count, deadlines, TLS) are http_conn.c's. */
 #include "ingest/http.h"
 
 #include <errno.h>
@@ -29,6 +29,7 @@ struct http_ingest {
 	struct evhttp_bound_socket *listener;
 	struct http_deps deps;
 	struct http_reports *reports;
+	struct http_tls *tls;          /* NULL: plain HTTP */
 	struct http_conns *conns;
 	struct http_ratelimit *rate;
 	size_t pending;
@@ -390,7 +391,9 @@ int http_ingest_start(struct http_ingest *h, char *err, size_t errlen)
 		snprintf(err, errlen, "[http] listen: \"%s\" is not host:port", cfg->listen);
 		return -EINVAL;
 	}
-	h->conns = http_conns_new(h->base, h->http, cfg);
+	if (cfg->tls_cert_file[0] && !(h->tls = http_tls_new(cfg, err, errlen)))
+		return -EINVAL;
+	h->conns = http_conns_new(h->base, h->http, cfg, h->tls);
 	if (!h->conns) {
 		snprintf(err, errlen, "[http] out of memory");
 		return -ENOMEM;
@@ -402,8 +405,23 @@ int http_ingest_start(struct http_ingest *h, char *err, size_t errlen)
 		return -EADDRINUSE;
 	}
 	http_conns_listen(h->conns, evhttp_bound_socket_get_listener(h->listener));
-	log_info("http", "listening on %s", cfg->listen);
+	log_info("http", "listening on %s (%s)", cfg->listen, h->tls ? "https" : "http");
 	return 0;
+}
+
+void http_ingest_reload(struct http_ingest *h, const struct config_http *cfg)
+{
+	char err[512];
+
+	if (!h)
+		return;
+	if (!h->tls != !cfg->tls_cert_file[0]) {
+		log_warn("http", "reload: turning TLS %s needs a restart; kept as it is",
+			 h->tls ? "off" : "on");
+		return;
+	}
+	if (h->tls && http_tls_reload(h->tls, cfg, err, sizeof(err)) < 0)
+		log_error("http", "reload: %s; new connections keep the previous certificate", err);
 }
 
 void http_ingest_stop_accepting(struct http_ingest *h)
@@ -423,6 +441,7 @@ void http_ingest_free(struct http_ingest *h)
 	http_reports_free(h->reports); /* before the connections its streams answer on go */
 	evhttp_free(h->http);          /* closes every connection: http_conn.c's close callbacks */
 	http_conns_free(h->conns);
+	http_tls_free(h->tls);
 	http_ratelimit_free(h->rate);
 	free(h);
 }

@@ -29,8 +29,13 @@ struct http_deps {
 struct http_ingest;
 
 struct http_ingest *http_ingest_new(struct event_base *base, const struct http_deps *deps);
-/* Binds http.listen; -errno with err naming the address on failure. */
+/* Binds http.listen; -errno with err naming the address on failure. With http.tls_cert_file
+ * set, HTTPS only; a certificate, key or CA file that does not load is an error here. */
 int http_ingest_start(struct http_ingest *h, char *err, size_t errlen);
+/* SIGHUP: rereads the TLS certificate, key and CA files that cfg names, for new connections;
+ * if they do not load, the error is logged and the running ones stay. The rest of cfg is not
+ * applied (it needs a restart); turning TLS on or off is refused with a warning. */
+void http_ingest_reload(struct http_ingest *h, const struct config_http *cfg);
 /* Stops accepting connections (drain); requests in flight still get their answers. */
 void http_ingest_stop_accepting(struct http_ingest *h);
 /* Requests waiting for the writer. */
@@ -78,7 +83,7 @@ void http_notices_put(struct http_req *r, const char *path);
 void http_notices_get(struct http_req *r, const char *path);
 
 /* ---- connections (http_conn.c) ------------------------------------------------------------
- * Every connection's bufferevent, http.max_connections (the listener
+ * Every connection's bufferevent (plain, or TLS from tls), http.max_connections (the listener
  * pauses at the limit), http.read_timeout (a request must arrive whole within it), and every
  * connection's close callback, which handlers reach through http_conns_on_close only. */
 struct bufferevent;
@@ -86,11 +91,12 @@ struct evconnlistener;
 struct evhttp;
 struct evhttp_connection;
 struct http_conns;
+struct http_tls;
 
-/* Registers itself as evhttp's bufferevent callback. cfg is borrowed and must outlive the
- * table. */
+/* Registers itself as evhttp's bufferevent callback. tls (NULL: plain HTTP) and cfg are
+ * borrowed and must outlive the table. */
 struct http_conns *http_conns_new(struct event_base *base, struct evhttp *http,
-				  const struct config_http *cfg);
+				  const struct config_http *cfg, struct http_tls *tls);
 /* The listener to pause at http.max_connections; NULL once it is gone (draining). */
 void http_conns_listen(struct http_conns *cs, struct evconnlistener *listener);
 /* route(): req has arrived whole; its read deadline stops until it is answered. */
@@ -103,6 +109,21 @@ size_t http_conns_open(const struct http_conns *cs);
 /* After evhttp_free, which closes the connections. Accepts NULL. */
 void http_conns_free(struct http_conns *cs);
 struct http_conns *http_ingest_conns(const struct http_ingest *h);
+
+/* ---- TLS (http_tls.c): an OpenSSL context from http.tls_*_file, one bufferevent per
+ * connection. A connection keeps the context it started with. */
+/* NULL with err ("[http] tls_key_file: ...") if a file does not load. */
+struct http_tls *http_tls_new(const struct config_http *cfg, char *err, size_t errlen);
+/* Builds a context from cfg's files for the connections to come; on failure -errno with err,
+ * and the previous context stays. */
+int http_tls_reload(struct http_tls *t, const struct config_http *cfg, char *err, size_t errlen);
+/* A bufferevent that accepts a TLS handshake on the socket evhttp will set; NULL if out of
+ * memory. */
+struct bufferevent *http_tls_bufferevent(struct http_tls *t, struct event_base *base);
+/* True, with OpenSSL's reason, if bev (of http_tls_bufferevent) ended on a TLS error such as
+ * a refused handshake; a client closing without close_notify is no error. */
+bool http_tls_failed(struct bufferevent *bev, char *why, size_t whylen);
+void http_tls_free(struct http_tls *t);
 
 /* ---- per-token rate limit (http_ratelimit.c): a token bucket per token name, refilled at
  * rate requests per second up to burst. Pure: the caller passes a monotonic time. */

@@ -1,5 +1,5 @@
-/* Client connections: their bufferevents, http.max_connections, http.read_timeout and their
- * close callbacks.
+/* Client connections: their bufferevents (plain or TLS), http.max_connections, http.read_timeout
+ * and their close callbacks.
  *
  * libevent 2.1's evhttp says nothing when it accepts a connection; it only asks
  * evhttp_set_bevcb's callback for a bufferevent, before the evhttp_connection exists. So a
@@ -27,7 +27,9 @@
 #include <event2/listener.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "log/log.h"
 
@@ -46,6 +48,7 @@ struct http_conn {
 	evutil_socket_t fd;  /* -1 until attached */
 	enum conn_state state;
 	bool mapped; /* in cs->by_fd, else in cs->unmapped */
+	bool served; /* a request came through (so did a TLS handshake) */
 	void (*hook)(struct evhttp_connection *, void *);
 	void *hook_arg;
 };
@@ -53,6 +56,7 @@ struct http_conn {
 struct http_conns {
 	struct event_base *base;
 	const struct config_http *cfg;
+	struct http_tls *tls;
 	struct evconnlistener *listener; /* NULL once draining */
 	bool paused;
 	size_t open;
@@ -153,12 +157,30 @@ static int map_put(struct http_conns *cs, struct http_conn *c)
 	return 0;
 }
 
+/* A connection that closes before any request came through may have failed its handshake:
+ * worth a line when debugging a client. Its socket is still open (closed when freed). */
+static void log_tls_failure(struct http_conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char why[256], host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (!c->cs->tls || c->served || !http_tls_failed(c->bev, why, sizeof(why)))
+		return;
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+	log_debug("http", "peer=%s:%s: TLS handshake failed: %s", host, port, why);
+}
+
 static void closed_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_conn *c = arg;
 
 	if (c->hook)
 		c->hook(evcon, c->hook_arg);
+	log_tls_failure(c);
 	conn_free(c);
 }
 
@@ -175,6 +197,8 @@ static int attach(struct http_conn *c)
 		/* no socket: evhttp failed before taking it; drop its reference too */
 		if (bufferevent_getfd(c->bev) < 0)
 			bufferevent_free(c->bev);
+		else
+			log_tls_failure(c); /* closed in its first loop turn */
 		conn_free(c);
 		return -1;
 	}
@@ -236,14 +260,16 @@ static void input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 		start_reading(c);
 }
 
-/* evhttp_set_bevcb: a connection is being accepted. On failure (out of memory) evhttp makes a
- * bufferevent of its own, which escapes the limits. */
+/* evhttp_set_bevcb: a connection is being accepted. On failure evhttp makes a plain
+ * bufferevent of its own, which escapes the limits; for a TLS listener the client's handshake
+ * then reads as a malformed request, answered 400. Only when out of memory. */
 static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 {
 	static const struct timeval now = {0, 0};
 	struct http_conns *cs = arg;
 	struct http_conn *c = calloc(1, sizeof(*c));
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct bufferevent *bev =
+	    cs->tls ? http_tls_bufferevent(cs->tls, base) : bufferevent_socket_new(base, -1, 0);
 
 	if (c && bev) {
 		c->cs = cs;
@@ -309,6 +335,7 @@ void http_conns_request_read(struct http_conns *cs, struct evhttp_request *req)
 	if (!c)
 		return;
 	c->state = CONN_BUSY;
+	c->served = true;
 	evtimer_del(c->timer);
 	evhttp_request_set_on_complete_cb(req, answered_cb, c);
 }
@@ -334,7 +361,7 @@ size_t http_conns_open(const struct http_conns *cs)
 /* ---- the table ------------------------------------------------------------------------------ */
 
 struct http_conns *http_conns_new(struct event_base *base, struct evhttp *http,
-				  const struct config_http *cfg)
+				  const struct config_http *cfg, struct http_tls *tls)
 {
 	struct http_conns *cs = calloc(1, sizeof(*cs));
 	struct rlimit rl;
@@ -352,6 +379,7 @@ struct http_conns *http_conns_new(struct event_base *base, struct evhttp *http,
 	}
 	cs->base = base;
 	cs->cfg = cfg;
+	cs->tls = tls;
 	evhttp_set_bevcb(http, bev_cb, cs);
 	return cs;
 }
