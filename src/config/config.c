@@ -38,9 +38,31 @@ static const struct row rows[] = {
 	ROW(http, request_timeout, T_DURATION_MS, "10s", 1, DAY, NULL,
 	    "Answer 503 if the ledger has not committed a request's events within this time."),
 	ROW(http, idle_timeout, T_DURATION_MS, "60s", 1, DAY, NULL,
-	    "Close keep-alive connections that stay idle this long."),
+	    "Close a connection that sends nothing for this long: between keep-alive requests,\n"
+	    "or stalled inside one."),
+	ROW(http, read_timeout, T_DURATION_MS, "30s", 1, DAY, NULL,
+	    "A request's line, headers and body must all arrive within this long, counted from\n"
+	    "the connection's accept (first request) or the request's first byte; else the\n"
+	    "connection is closed. Cuts off clients that trickle a request byte by byte."),
 	ROW(http, max_connections, T_INT, "1024", 1, 1000000, NULL,
-	    "Most client connections open at once."),
+	    "Most client connections open at once; further ones wait in the listen backlog\n"
+	    "until one closes."),
+	ROW(http, max_header_size, T_SIZE, "16k", KIB, MIB, NULL,
+	    "Largest request line and header fields (1k to 1M); larger is answered 431, and\n"
+	    "above twice this size libevent itself answers 400."),
+	ROW(http, max_headers, T_INT, "100", 1, 10000, NULL,
+	    "Most header fields in one request (1 to 10000); more is answered 431."),
+	ROW(http, rate_limit, T_INT, "0", 0, 1000000, NULL,
+	    "Requests per second each token may make on average (429 beyond it); 0: no limit."),
+	ROW(http, rate_burst, T_INT, "0", 0, 1000000, NULL,
+	    "Requests a token may make at once before rate_limit applies; 0: rate_limit."),
+	ROW(http, tls_cert_file, T_STRING, "", 0, 0, NULL,
+	    "PEM certificate (chain) to serve HTTPS with; empty: plain HTTP. Reread on SIGHUP."),
+	ROW(http, tls_key_file, T_STRING, "", 0, 0, NULL,
+	    "PEM private key of tls_cert_file; others may not read it. Reread on SIGHUP."),
+	ROW(http, tls_client_ca_file, T_STRING, "", 0, 0, NULL,
+	    "PEM CA certificates; when set, every client must present a certificate signed by\n"
+	    "one of them (mutual TLS). Empty: no client certificate is asked for."),
 	ROW(postgres, conninfo, T_STRING, "", 0, 0, NULL,
 	    "libpq connection string or URI; empty uses libpq's defaults and PG* variables."),
 	ROW(postgres, allow_superuser, T_BOOL, "false", 0, 0, NULL,
@@ -467,13 +489,22 @@ static bool list_has(const struct config_list *l, const char *item)
 }
 
 /* Rules that tie two keys together, checked once every source is applied; a failure is blamed
- * on the second key, wherever it was set. */
+ * on the key that was set (of two that must agree, the second), wherever it was set. */
 static int check_across(struct load *st)
 {
 	const struct config *cfg = st->cfg;
 	const char *name;
 	char why[512];
 
+	if (cfg->http.tls_cert_file[0] && !cfg->http.tls_key_file[0])
+		return fail_value(st, find_row("http", "tls_cert_file", &name), NULL, -EINVAL,
+				  "needs [http] tls_key_file too");
+	if (!cfg->http.tls_cert_file[0] && cfg->http.tls_key_file[0])
+		return fail_value(st, find_row("http", "tls_key_file", &name), NULL, -EINVAL,
+				  "needs [http] tls_cert_file too");
+	if (cfg->http.tls_client_ca_file[0] && !cfg->http.tls_cert_file[0])
+		return fail_value(st, find_row("http", "tls_client_ca_file", &name), NULL, -EINVAL,
+				  "needs [http] tls_cert_file (client certificates need TLS)");
 	if (cfg->ledger.queue_max < cfg->ledger.batch_max) {
 		snprintf(why, sizeof(why), "%lld is less than [ledger] batch_max (%lld)",
 			 (long long)cfg->ledger.queue_max, (long long)cfg->ledger.batch_max);

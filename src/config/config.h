@@ -28,8 +28,16 @@ struct config_http {
 	int64_t max_body;         /* bytes; default 1 MiB */
 	int64_t max_batch;        /* events per request; default 1000 */
 	int64_t request_timeout;  /* ms; default 10 s: answer 503 if the ledger has not committed */
-	int64_t idle_timeout;     /* ms; default 60 s: close idle keep-alive connections */
-	int64_t max_connections;  /* default 1024 */
+	int64_t idle_timeout;     /* ms; default 60 s: close connections that send nothing this long */
+	int64_t read_timeout;     /* ms; default 30 s: a whole request must arrive within it */
+	int64_t max_connections;  /* default 1024; more wait in the listen backlog */
+	int64_t max_header_size;  /* bytes; default 16 KiB: request line and header fields, 431 */
+	int64_t max_headers;      /* header fields per request; default 100: 431 */
+	int64_t rate_limit;       /* requests per second per token; default 0 = no limit: 429 */
+	int64_t rate_burst;       /* requests a token may send at once; default 0 = rate_limit */
+	char *tls_cert_file;      /* PEM certificate chain; default "" = plain HTTP */
+	char *tls_key_file;       /* PEM private key of tls_cert_file */
+	char *tls_client_ca_file; /* PEM CAs that client certificates must chain to; "" = none asked */
 };
 
 struct config_postgres {

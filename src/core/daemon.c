@@ -252,7 +252,8 @@ static void on_stop(int signo, void *arg)
 }
 
 /* nginx-style: read the whole file again; on any error keep running with what we have. Only
- * tokens and logging change live; the rest needs a restart. */
+ * tokens, logging and the HTTP listener's TLS certificate, key and CA files change live (the
+ * files are reread even if the configuration does not load); the rest needs a restart. */
 static void on_reload(int signo, void *arg)
 {
 	extern char **environ;
@@ -266,11 +267,13 @@ static void on_reload(int signo, void *arg)
 	log_info("main", "SIGHUP: reloading configuration, tokens and log");
 	if (config_load(&fresh, d->opts->config_path, environ, err, sizeof(err)) < 0) {
 		log_error("main", "reload: %s; keeping the running configuration", err);
+		http_ingest_reload(d->http, &d->cfg.http);
 	} else {
 		log_level_parse(fresh.log.level, &level);
 		log_format_parse(fresh.log.format, &format);
 		if (log_setup(level, format, fresh.log.file) < 0)
 			log_error("main", "reload: cannot open log file %s", fresh.log.file);
+		http_ingest_reload(d->http, &fresh.http);
 		config_free(&fresh);
 	}
 	if (load_tokens(d) < 0)

@@ -1,21 +1,27 @@
-/* The HTTP server: listener, limits, routing, request ids and bearer-token checks. */
+/* The HTTP server: listener, request limits, routing, request ids, bearer-token checks and the
+ * per-token rate limit. Connections (their count, deadlines, TLS) are http_conn.c's. */
 #include "ingest/http.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "log/log.h"
 
-#define HTTP_MAX_HEADERS_SIZE (16 * 1024)
+/* What http.max_header_size counts of the request line besides the URI: the longest method,
+ * two spaces and "HTTP/1.1". */
+#define REQUEST_LINE_EXTRA 17
 
 struct http_ingest {
 	struct event_base *base;
@@ -23,6 +29,9 @@ struct http_ingest {
 	struct evhttp_bound_socket *listener;
 	struct http_deps deps;
 	struct http_reports *reports;
+	struct http_tls *tls;          /* NULL: plain HTTP */
+	struct http_conns *conns;
+	struct http_ratelimit *rate;
 	size_t pending;
 	uint8_t request_prefix[8]; /* random, drawn at start: generated request ids */
 	uint64_t request_counter;
@@ -41,6 +50,11 @@ struct event_base *http_ingest_base(const struct http_ingest *h)
 struct http_reports *http_ingest_reports(const struct http_ingest *h)
 {
 	return h->reports;
+}
+
+struct http_conns *http_ingest_conns(const struct http_ingest *h)
+{
+	return h->conns;
 }
 
 void http_ingest_track(struct http_ingest *h, int delta)
@@ -96,7 +110,34 @@ static struct http_req *req_new(struct http_ingest *h, struct evhttp_request *re
 	return r;
 }
 
-/* 401 without a valid token, 403 without the scope; returns true if the request may go on. */
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* 429 with Retry-After (whole seconds, rounded up) once the token's budget is spent. */
+static bool within_rate(struct http_req *r)
+{
+	int64_t wait_us = http_ratelimit_take(r->h->rate, r->token->name, monotonic_us());
+	long long secs = (long long)((wait_us + 999999) / 1000000);
+	char value[24];
+
+	if (wait_us <= 0)
+		return true;
+	snprintf(value, sizeof(value), "%lld", secs);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", value);
+	reply_error(r, 429, "rate_limited", "Authorization", -1,
+		    "token %s made more than http.rate_limit (%lld) requests per second; retry in "
+		    "%lld s",
+		    r->token->name, (long long)r->h->deps.cfg->rate_limit, secs);
+	return false;
+}
+
+/* 401 without a valid token, 429 beyond its rate, 403 without the scope; returns true if the
+ * request may go on. */
 static bool authorize(struct http_req *r, unsigned scope)
 {
 	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
@@ -114,12 +155,45 @@ static bool authorize(struct http_req *r, unsigned scope)
 		reply_error(r, 401, "unauthorized", "Authorization", -1, "unknown or revoked token");
 		return false;
 	}
+	snprintf(r->ctx + strlen(r->ctx), sizeof(r->ctx) - strlen(r->ctx), " token=%s", r->token->name);
+	if (!within_rate(r))
+		return false;
 	if (!(r->token->scopes & scope)) {
 		reply_error(r, 403, "forbidden", "Authorization", -1, "token %s lacks the scope this needs",
 			    r->token->name);
 		return false;
 	}
-	snprintf(r->ctx + strlen(r->ctx), sizeof(r->ctx) - strlen(r->ctx), " token=%s", r->token->name);
+	return true;
+}
+
+/* http.max_headers and http.max_header_size, answered 431 in the JSON shape. libevent measures
+ * the same way (the request line and each header line, without line ends) and refuses twice
+ * http.max_header_size itself, before the request reaches us. */
+static bool headers_fit(struct http_req *r)
+{
+	const struct config_http *cfg = r->h->deps.cfg;
+	const struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+	const char *uri = evhttp_request_get_uri(r->req);
+	size_t n = 0, size = (uri ? strlen(uri) : 0) + REQUEST_LINE_EXTRA;
+	const struct evkeyval *kv;
+
+	TAILQ_FOREACH(kv, in, next) {
+		n++;
+		size += strlen(kv->key) + 2 + strlen(kv->value);
+	}
+	if ((int64_t)n > cfg->max_headers) {
+		reply_error(r, 431, "too_many_headers", "", -1,
+			    "%zu header fields exceed http.max_headers (%lld)", n,
+			    (long long)cfg->max_headers);
+		return false;
+	}
+	if ((int64_t)size > cfg->max_header_size) {
+		reply_error(r, 431, "headers_too_large", "", -1,
+			    "request line and headers of about %zu bytes exceed http.max_header_size "
+			    "(%lld)",
+			    size, (long long)cfg->max_header_size);
+		return false;
+	}
 	return true;
 }
 
@@ -207,15 +281,19 @@ static void no_delay(struct evhttp_request *req)
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct http_ingest *h = arg;
-	struct http_req *r = req_new(h, req);
+	struct http_req *r;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	bool path_known = false;
 
+	http_conns_request_read(h->conns, req);
+	r = req_new(h, req);
 	if (!r) {
 		evhttp_send_error(req, 503, "Out of memory");
 		return;
 	}
+	if (!headers_fit(r))
+		return;
 	if (method == EVHTTP_REQ_GET)
 		no_delay(req);
 	if (!path)
@@ -253,20 +331,25 @@ struct http_ingest *http_ingest_new(struct event_base *base, const struct http_d
 	memcpy(h->request_prefix, seed, sizeof(h->request_prefix));
 	h->http = evhttp_new(base);
 	h->reports = http_reports_new(h);
-	if (!h->http || !h->reports) {
+	h->rate = http_ratelimit_new(deps->cfg->rate_limit, deps->cfg->rate_burst);
+	if (!h->http || !h->reports || !h->rate) {
 		if (h->http)
 			evhttp_free(h->http);
 		http_reports_free(h->reports);
+		http_ratelimit_free(h->rate);
 		free(h);
 		return NULL;
 	}
+	/* libevent's timeout: restarted by every byte, so it only catches silent connections;
+	 * http_conn.c bounds a whole request with http.read_timeout */
 	idle.tv_sec = deps->cfg->idle_timeout / 1000;
 	idle.tv_usec = (deps->cfg->idle_timeout % 1000) * 1000;
 	evhttp_set_timeout_tv(h->http, &idle);
-	/* evhttp answers a body over its own limit with an HTML 413 that we cannot shape, so its
-	 * limit is twice ours: bodies between the two get the JSON error from parse_body(). */
+	/* evhttp answers a body or header block over its own limits with an HTML 413 or 400 that
+	 * we cannot shape, so its limits are twice ours: sizes between the two get the JSON errors
+	 * of parse_body() and headers_fit(). */
 	evhttp_set_max_body_size(h->http, 2 * deps->cfg->max_body);
-	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS_SIZE);
+	evhttp_set_max_headers_size(h->http, 2 * deps->cfg->max_header_size);
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 						    EVHTTP_REQ_HEAD);
 	evhttp_set_default_content_type(h->http, "application/json");
@@ -301,26 +384,51 @@ static int split_listen(const char *listen, char *host, size_t hostlen, unsigned
 
 int http_ingest_start(struct http_ingest *h, char *err, size_t errlen)
 {
+	const struct config_http *cfg = h->deps.cfg;
 	char host[256];
 	unsigned port;
 
-	if (split_listen(h->deps.cfg->listen, host, sizeof(host), &port) < 0) {
-		snprintf(err, errlen, "[http] listen: \"%s\" is not host:port", h->deps.cfg->listen);
+	if (split_listen(cfg->listen, host, sizeof(host), &port) < 0) {
+		snprintf(err, errlen, "[http] listen: \"%s\" is not host:port", cfg->listen);
 		return -EINVAL;
+	}
+	if (cfg->tls_cert_file[0] && !(h->tls = http_tls_new(cfg, err, errlen)))
+		return -EINVAL;
+	h->conns = http_conns_new(h->base, h->http, cfg, h->tls);
+	if (!h->conns) {
+		snprintf(err, errlen, "[http] out of memory");
+		return -ENOMEM;
 	}
 	h->listener = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
 	if (!h->listener) {
-		snprintf(err, errlen, "[http] listen: cannot listen on %s: %s", h->deps.cfg->listen,
+		snprintf(err, errlen, "[http] listen: cannot listen on %s: %s", cfg->listen,
 			 strerror(errno ? errno : EADDRINUSE));
 		return -EADDRINUSE;
 	}
-	log_info("http", "listening on %s", h->deps.cfg->listen);
+	http_conns_listen(h->conns, evhttp_bound_socket_get_listener(h->listener));
+	log_info("http", "listening on %s (%s)", cfg->listen, h->tls ? "https" : "http");
 	return 0;
+}
+
+void http_ingest_reload(struct http_ingest *h, const struct config_http *cfg)
+{
+	char err[512];
+
+	if (!h)
+		return;
+	if (!h->tls != !cfg->tls_cert_file[0]) {
+		log_warn("http", "reload: turning TLS %s needs a restart; kept as it is",
+			 h->tls ? "off" : "on");
+		return;
+	}
+	if (h->tls && http_tls_reload(h->tls, cfg, err, sizeof(err)) < 0)
+		log_error("http", "reload: %s; new connections keep the previous certificate", err);
 }
 
 void http_ingest_stop_accepting(struct http_ingest *h)
 {
 	if (h && h->listener) {
+		http_conns_listen(h->conns, NULL);
 		evhttp_del_accept_socket(h->http, h->listener);
 		h->listener = NULL;
 	}
@@ -330,7 +438,11 @@ void http_ingest_free(struct http_ingest *h)
 {
 	if (!h)
 		return;
+	http_ingest_stop_accepting(h);
 	http_reports_free(h->reports); /* before the connections its streams answer on go */
-	evhttp_free(h->http);
+	evhttp_free(h->http);          /* closes every connection: http_conn.c's close callbacks */
+	http_conns_free(h->conns);
+	http_tls_free(h->tls);
+	http_ratelimit_free(h->rate);
 	free(h);
 }

@@ -165,7 +165,7 @@ static void stream_free(struct report_stream *s)
 static void release_connection(struct report_stream *s)
 {
 	if (s->con)
-		evhttp_connection_set_closecb(s->con, NULL, NULL);
+		http_conns_on_close(http_ingest_conns(s->owner->h), s->con, NULL, NULL);
 }
 
 static void drained_cb(struct evhttp_connection *con, void *arg)
@@ -382,7 +382,7 @@ void http_reports_get(struct http_req *r, const char *path)
 	rep->n++;
 	http_ingest_track(r->h, +1);
 	if (s->con)
-		evhttp_connection_set_closecb(s->con, close_cb, s);
+		http_conns_on_close(http_ingest_conns(r->h), s->con, close_cb, s);
 }
 
 /* Shutdown, before evhttp_free: stop every thread; evhttp_free then frees the connections and

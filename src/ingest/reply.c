@@ -1,5 +1,6 @@
 /* Answers: JSON bodies, the error shape {"error":{"code","message","field","index"}}, and the
- * headers every answer carries (X-Request-Id, Retry-After on 429/503). */
+ * headers every answer carries (X-Request-Id; Retry-After on 429/503, 1 s unless the handler
+ * set its own). */
 #include "ingest/http.h"
 
 #include <event2/buffer.h>
@@ -27,6 +28,7 @@ static const char *reason_phrase(int status)
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 503: return "Service Unavailable";
 	default: return status >= 500 ? "Internal Server Error" : "OK";
 	}
@@ -49,7 +51,7 @@ void reply_text(struct http_req *r, int status, const char *content_type, const 
 	evhttp_add_header(out, "Content-Type", content_type);
 	evhttp_add_header(out, "X-Request-Id", r->request_id);
 	evhttp_add_header(out, "Cache-Control", "no-store");
-	if (status == 503 || status == 429)
+	if ((status == 503 || status == 429) && !evhttp_find_header(out, "Retry-After"))
 		evhttp_add_header(out, "Retry-After", "1");
 	if (buf && body)
 		evbuffer_add(buf, body, len);

@@ -109,7 +109,15 @@ START_TEST(defaults)
 	ck_assert_int_eq(cfg.http.max_batch, 1000);
 	ck_assert_int_eq(cfg.http.request_timeout, 10000);
 	ck_assert_int_eq(cfg.http.idle_timeout, 60000);
+	ck_assert_int_eq(cfg.http.read_timeout, 30000);
 	ck_assert_int_eq(cfg.http.max_connections, 1024);
+	ck_assert_int_eq(cfg.http.max_header_size, 16384);
+	ck_assert_int_eq(cfg.http.max_headers, 100);
+	ck_assert_int_eq(cfg.http.rate_limit, 0);
+	ck_assert_int_eq(cfg.http.rate_burst, 0);
+	ck_assert_str_eq(cfg.http.tls_cert_file, "");
+	ck_assert_str_eq(cfg.http.tls_key_file, "");
+	ck_assert_str_eq(cfg.http.tls_client_ca_file, "");
 	ck_assert_str_eq(cfg.postgres.conninfo, "");
 	ck_assert(!cfg.postgres.allow_superuser);
 	ck_assert_int_eq(cfg.postgres.connect_timeout, 5000);
@@ -491,6 +499,24 @@ START_TEST(range_checks)
 	load_fails("[http]\nmax_connections = 0\n", NULL,
 		   "%s:2: [http] max_connections: \"0\" is out of range (1 to 1000000)");
 	ck_assert_int_eq(load(&cfg, "[ledger]\nbatch_delay = 0\nmax_future_skew = 0\n", NULL), 0);
+	config_free(&cfg);
+
+	load_fails("[http]\nmax_header_size = 1023\n", NULL,
+		   "%s:2: [http] max_header_size: \"1023\" is out of range (1k to 1M)");
+	load_fails("[http]\nrate_limit = -1\n", NULL,
+		   "%s:2: [http] rate_limit: \"-1\" is out of range (0 to 1000000)");
+
+	/* a TLS certificate and its key go together; client CAs need TLS */
+	load_fails("[http]\ntls_cert_file = /c.pem\n", NULL,
+		   "%s:2: [http] tls_cert_file: needs [http] tls_key_file too");
+	load_fails("[http]\ntls_key_file = /k.pem\n", NULL,
+		   "%s:2: [http] tls_key_file: needs [http] tls_cert_file too");
+	load_fails("[http]\ntls_client_ca_file = /ca.pem\n", NULL,
+		   "%s:2: [http] tls_client_ca_file: needs [http] tls_cert_file (client "
+		   "certificates need TLS)");
+	ck_assert_int_eq(load(&cfg, "[http]\ntls_cert_file = /c.pem\ntls_key_file = /k.pem\n"
+				    "tls_client_ca_file = /ca.pem\n", NULL),
+			 0);
 	config_free(&cfg);
 
 	/* queue_max must hold a batch; blamed on queue_max, wherever it was set */
