@@ -10,7 +10,7 @@
 
 /* Domain separation from wrapped keys, which use their own label (wrap.c). */
 #define FIELD_LABEL "consentd field v1"
-#define AD_MAX (sizeof(FIELD_LABEL) + 2 + PRIVACY_SUBJECT_MAX + 1 + PRIVACY_FIELD_NAME_MAX)
+#define AD_MAX	    (sizeof(FIELD_LABEL) + 2 + PRIVACY_SUBJECT_MAX + 1 + PRIVACY_FIELD_NAME_MAX)
 
 int privacy_random(uint8_t *out, size_t len)
 {
@@ -86,8 +86,8 @@ static size_t build_ad(const struct privacy_ad *ad, uint8_t out[AD_MAX])
 
 static bool ad_ok(const struct privacy_ad *ad)
 {
-	return ad && ad->subject && ad->subject_len >= 1 && ad->subject_len <= PRIVACY_SUBJECT_MAX &&
-	       field_name_ok(ad->field);
+	return ad && ad->subject && ad->subject_len >= 1 &&
+	       ad->subject_len <= PRIVACY_SUBJECT_MAX && field_name_ok(ad->field);
 }
 
 int privacy_encrypt(const uint8_t data_key[PRIVACY_KEY_LEN], const struct privacy_ad *ad,

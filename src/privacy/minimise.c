@@ -28,7 +28,7 @@ static int put(char *out, size_t outlen, const char *net, const char *suffix, ch
 static int ipv4_net(const uint8_t a[4], char *out, size_t outlen, char *err, size_t errlen)
 {
 	char text[INET_ADDRSTRLEN];
-	uint8_t net[4] = { a[0], a[1], a[2], 0 };
+	uint8_t net[4] = {a[0], a[1], a[2], 0};
 
 	inet_ntop(AF_INET, net, text, sizeof(text));
 	return put(out, outlen, text, "/24", err, errlen);
@@ -36,9 +36,9 @@ static int ipv4_net(const uint8_t a[4], char *out, size_t outlen, char *err, siz
 
 static int ipv6_net(const uint8_t a[16], char *out, size_t outlen, char *err, size_t errlen)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	char text[INET6_ADDRSTRLEN];
-	uint8_t net[16] = { 0 };
+	uint8_t net[16] = {0};
 
 	if (memcmp(a, mapped, sizeof(mapped)) == 0)
 		return ipv4_net(a + 12, out, outlen, err, errlen);
@@ -66,8 +66,8 @@ int privacy_ip_truncate(const char *ip, char *out, size_t outlen, char *err, siz
 		return ipv4_net(addr, out, outlen, err, errlen);
 	if (inet_pton(AF_INET6, ip, addr) == 1)
 		return ipv6_net(addr, out, outlen, err, errlen);
-	return fail(err, errlen, strchr(ip, ':') ? "not a valid IPv6 address"
-						 : "not a valid IPv4 address");
+	return fail(err, errlen,
+		    strchr(ip, ':') ? "not a valid IPv6 address" : "not a valid IPv4 address");
 }
 
 /* ---- User-Agent ---------------------------------------------------------------------------- */
@@ -80,27 +80,27 @@ static const struct ua_rule {
 	const char *family;
 	const char *version_token; /* NULL: after token */
 } ua_rules[] = {
-	{ "Googlebot/", "Googlebot", NULL },
-	{ "bingbot/", "bingbot", NULL },
-	{ "curl/", "curl", NULL },
-	{ "Wget/", "Wget", NULL },
-	{ "Edg/", "Edge", NULL },
-	{ "EdgA/", "Edge", NULL },
-	{ "EdgiOS/", "Edge", NULL },
-	{ "Edge/", "Edge", NULL },
-	{ "OPR/", "Opera", NULL },
-	{ "OPT/", "Opera", NULL },
-	{ "Opera/", "Opera", "Version/" },
-	{ "SamsungBrowser/", "Samsung Internet", NULL },
-	{ "Firefox/", "Firefox", NULL },
-	{ "FxiOS/", "Firefox", NULL },
-	{ "CriOS/", "Chrome", NULL },
-	{ "Chrome/", "Chrome", NULL },
-	{ "Safari/", "Safari", "Version/" },
+    {"Googlebot/", "Googlebot", NULL},
+    {"bingbot/", "bingbot", NULL},
+    {"curl/", "curl", NULL},
+    {"Wget/", "Wget", NULL},
+    {"Edg/", "Edge", NULL},
+    {"EdgA/", "Edge", NULL},
+    {"EdgiOS/", "Edge", NULL},
+    {"Edge/", "Edge", NULL},
+    {"OPR/", "Opera", NULL},
+    {"OPT/", "Opera", NULL},
+    {"Opera/", "Opera", "Version/"},
+    {"SamsungBrowser/", "Samsung Internet", NULL},
+    {"Firefox/", "Firefox", NULL},
+    {"FxiOS/", "Firefox", NULL},
+    {"CriOS/", "Chrome", NULL},
+    {"Chrome/", "Chrome", NULL},
+    {"Safari/", "Safari", "Version/"},
 };
 
 /* Generic crawler markers, looked for case-insensitively after the named rules. */
-static const char *const bot_markers[] = { "bot", "crawler", "spider", "slurp" };
+static const char *const bot_markers[] = {"bot", "crawler", "spider", "slurp"};
 
 static bool contains_nocase(const char *hay, const char *needle)
 {

@@ -14,17 +14,17 @@
 
 #include "util/util.h"
 
-#define PRIVACY_KEY_LEN 32   /* AES-256 data keys and master keys */
+#define PRIVACY_KEY_LEN	  32 /* AES-256 data keys and master keys */
 #define PRIVACY_NONCE_LEN 12 /* GCM nonce, random per encryption */
-#define PRIVACY_TAG_LEN 16   /* GCM tag */
+#define PRIVACY_TAG_LEN	  16 /* GCM tag */
 
 /* ---- Field encryption ---------------------------------------------------------------------- */
 
 /* Encrypted field: version (1) || nonce (12) || ciphertext (len of plaintext) || tag (16). */
-#define PRIVACY_FIELD_V1 0x01
+#define PRIVACY_FIELD_V1       0x01
 #define PRIVACY_FIELD_OVERHEAD (1 + PRIVACY_NONCE_LEN + PRIVACY_TAG_LEN)
 #define PRIVACY_FIELD_NAME_MAX 64
-#define PRIVACY_SUBJECT_MAX 255
+#define PRIVACY_SUBJECT_MAX    255
 
 /* What a ciphertext is bound to (borrowed). subject is the subject's pseudonym (1 to 255 bytes),
  * field its name (1 to 64 printable ASCII characters, e.g. "ip" or "user_agent"). They enter
@@ -50,8 +50,8 @@ int privacy_decrypt(const uint8_t data_key[PRIVACY_KEY_LEN], const struct privac
 
 /* Wrapped data key: version (1) || master key version (4, big-endian) || nonce (12) ||
  * encrypted data key (32) || tag (16). */
-#define PRIVACY_WRAP_V1 0x01
-#define PRIVACY_WRAPPED_LEN (1 + 4 + PRIVACY_NONCE_LEN + PRIVACY_KEY_LEN + PRIVACY_TAG_LEN)
+#define PRIVACY_WRAP_V1		0x01
+#define PRIVACY_WRAPPED_LEN	(1 + 4 + PRIVACY_NONCE_LEN + PRIVACY_KEY_LEN + PRIVACY_TAG_LEN)
 #define PRIVACY_MASTER_KEYS_MAX 16
 
 struct privacy_master_key {

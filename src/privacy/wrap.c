@@ -15,7 +15,7 @@
 
 #define WRAP_LABEL "consentd data key v1"
 #define HEADER_LEN 5 /* version byte, master key version */
-#define AD_LEN (sizeof(WRAP_LABEL) + HEADER_LEN)
+#define AD_LEN	   (sizeof(WRAP_LABEL) + HEADER_LEN)
 
 int privacy_data_key_new(uint8_t data_key[PRIVACY_KEY_LEN])
 {
