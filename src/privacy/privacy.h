@@ -87,9 +87,9 @@ int privacy_rewrap(const struct privacy_keyring *ring, const struct privacy_mast
 /* The master key version a wrapped key records; 0 if it is not a wrapped key. */
 uint32_t privacy_wrapped_version(const uint8_t *wrapped, size_t len);
 
-/* Parses the master key file: lines "<version> <64 hex digits>" (the subject key file's
- * format, parsed by the same code); '#' comments and blank lines ignored. -EINVAL with err
- * ("line N: why") on anything else; the ring is cleansed on error. */
+/* Parses the master key file: lines "<version> <64 hex digits>", or one bare key (version 1):
+ * the subject key file's format, parsed by the same code; '#' comments and blank lines ignored.
+ * -EINVAL with err ("line N: why") on anything else; the ring is cleansed on error. */
 int privacy_keyring_parse(const char *text, size_t len, struct privacy_keyring *ring, char *err,
 			  size_t errlen);
 
