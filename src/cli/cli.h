@@ -40,6 +40,7 @@ int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_notice(struct cli *cli, int argc, char **argv);
 int cmd_verify_bundle(struct cli *cli, int argc, char **argv);
 int cmd_rebuild(struct cli *cli, int argc, char **argv);
+int cmd_privacy(struct cli *cli, int argc, char **argv);
 
 /* The subject options of subject and export (cmd_subject.c): --email, --account-id or
  * --device-id (its pseudonym under every key of ledger.subject_key_file), or --subject HEX

@@ -24,6 +24,7 @@ static const struct command {
 	{ "notice", cmd_notice, "store the exact text of a notice in the ledger" },
 	{ "report", cmd_report, "data-rights register and consent analytics (json, csv, html)" },
 	{ "rebuild", cmd_rebuild, "recompute the compliance projections from the ledger" },
+	{ "privacy", cmd_privacy, "add a master key to the field encryption key file" },
 };
 
 static void usage(FILE *out)

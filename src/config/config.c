@@ -131,6 +131,10 @@ static const struct row rows[] = {
 	    "CONSENTD_KAFKA_PROPERTY_<NAME> sets one too (upper case, '_' for '.')."),
 	ROW(daemon, shutdown_timeout, T_DURATION_MS, "30s", 1, DAY, NULL,
 	    "After SIGTERM, exit after this long even if draining has not finished."),
+	ROW(privacy, master_key_file, T_STRING, "", 0, 0, NULL,
+	    "Master keys (lines \"<version> <64 hex digits>\", made by consentctl privacy keygen)\n"
+	    "that wrap per-subject data keys, mode 0600; the highest version wraps, every version\n"
+	    "unwraps. Empty: privacy features off."),
 };
 
 #define NROWS ARRAY_SIZE(rows)

@@ -94,6 +94,11 @@ struct config_log {
 	char *file;               /* default "" = stderr */
 };
 
+/* Field encryption under per-subject data keys wrapped by these master keys (docs/privacy.md). */
+struct config_privacy {
+	char *master_key_file;    /* lines "<version> <64 hex>", mode 0600; default "" = off */
+};
+
 struct config {
 	struct config_http http;
 	struct config_postgres postgres;
@@ -104,6 +109,7 @@ struct config {
 	struct config_log log;
 	struct config_kafka kafka;
 	struct config_daemon daemon;
+	struct config_privacy privacy;
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and environment only), then

@@ -123,6 +123,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(cfg.postgres.connect_timeout, 5000);
 	ck_assert_str_eq(cfg.auth.tokens_file, "/etc/consentd/tokens");
 	ck_assert_str_eq(cfg.ledger.subject_key_file, "/etc/consentd/subject.key");
+	ck_assert_str_eq(cfg.privacy.master_key_file, ""); /* privacy features off */
 	ck_assert_int_eq(cfg.ledger.max_future_skew, 300000);
 	ck_assert_int_eq(cfg.ledger.batch_max, 1000);
 	ck_assert_int_eq(cfg.ledger.batch_delay, 0);
@@ -217,6 +218,7 @@ START_TEST(env_overrides_file)
 		"CONSENTD_POSTGRES_CONNINFO=postgresql://u@h/db?sslmode=verify-full",
 		"CONSENTD_CONSENT_PURPOSES=essential,x",
 		"CONSENTD_POSTGRES_ALLOW_SUPERUSER=on",
+		"CONSENTD_PRIVACY_MASTER_KEY_FILE=/etc/consentd/master.key",
 		"CONSENTD_CONFIG=/etc/consentd/other.conf", /* used by tools, not a key */
 		"CONSENTD_TEST_ANYTHING=1",
 		"CONSENTD_SHARED_TESTDATA=/x",
@@ -239,6 +241,7 @@ START_TEST(env_overrides_file)
 	ck_assert_uint_eq(cfg.consent.purposes.n, 2);
 	ck_assert_str_eq(cfg.consent.purposes.items[1], "x");
 	ck_assert(cfg.postgres.allow_superuser);
+	ck_assert_str_eq(cfg.privacy.master_key_file, "/etc/consentd/master.key");
 	config_free(&cfg);
 
 	/* the test's own environment (CONSENTD_TEST_*, CONSENTD_SHARED_TESTDATA) is fine */
