@@ -18,6 +18,10 @@ packages=(
 	# renders the HTML reports
 	python3 python3-pytest python3-psycopg2 python3-confluent-kafka curl ca-certificates
 	chromium
+	# CI: the libFuzzer targets (clang; libclang-rt-dev brings libclang_rt.fuzzer and the
+	# sanitizer runtimes, which clang only recommends; llvm brings llvm-symbolizer, without
+	# which their stack traces are bare addresses) and the unit tests under memcheck
+	clang libclang-rt-dev llvm valgrind
 )
 
 installed() {

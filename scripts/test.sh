@@ -6,6 +6,8 @@
 # Environment:
 #   CONSENTD_SANITIZE=1   build into build-asan/ with ASan+UBSan and -Dwerror=true instead, and run
 #                         both suites there (leaks and undefined behaviour abort the test)
+#   CONSENTD_VALGRIND=1   run only the unit suite, in build-test/, under valgrind memcheck (the
+#                         test setup "valgrind" of tests/meson.build: any error or leak fails)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,11 +31,23 @@ fi
 export PATH
 
 sanitize=${CONSENTD_SANITIZE:-0}
+valgrind=${CONSENTD_VALGRIND:-0}
 # consentd and consentctl reject CONSENTD_* variables that name no configuration key.
-unset CONSENTD_SANITIZE
+unset CONSENTD_SANITIZE CONSENTD_VALGRIND
 build="build-test"
 setup_opts=()
 test_opts=(--print-errorlogs)
+suites=(unit integration)
+logbase=testlog
+if [ "$sanitize" != 0 ] && [ "$valgrind" != 0 ]; then
+	step "CONSENTD_SANITIZE and CONSENTD_VALGRIND exclude each other (ASan does not run under valgrind)"
+	exit 2
+fi
+if [ "$valgrind" != 0 ]; then
+	suites=(unit)
+	logbase=testlog-valgrind
+	test_opts+=(--setup valgrind)
+fi
 if [ "$sanitize" != 0 ]; then
 	build="build-asan"
 	setup_opts=("-Db_sanitize=address,undefined" -Db_lundef=false -Dwerror=true)
@@ -66,8 +80,8 @@ count() { awk -v l="$1:" '$0 ~ "^" l { n = $NF } END { print n + 0 }' "$2"; }
 
 run_suite() {
 	local suite=$1 rc=0
-	step "meson test --suite $suite"
-	meson test -C "$build" --suite "$suite" --logbase "testlog-$suite" "${test_opts[@]}" 2>&1 |
+	step "meson test --suite $suite$([ "$valgrind" = 0 ] || echo ' --setup valgrind')"
+	meson test -C "$build" --suite "$suite" --logbase "$logbase-$suite" "${test_opts[@]}" 2>&1 |
 		tee "$out" || rc=$?
 	local ok fail skip
 	ok=$(count Ok "$out")
@@ -82,8 +96,9 @@ run_suite() {
 	step "suite $suite: $ok passed, $fail failed$([ "$skip" -eq 0 ] || echo ", $skip skipped")"
 }
 
-run_suite unit
-run_suite integration
+for s in "${suites[@]}"; do
+	run_suite "$s"
+done
 
 echo "$passed passed, $failed failed$([ "$skipped" -eq 0 ] || echo ", $skipped skipped")"
 exit "$status"

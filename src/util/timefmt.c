@@ -127,11 +127,21 @@ int rfc3339_parse(const char *s, int64_t *out_us)
 
 void rfc3339_format(int64_t us, char *out, size_t outlen)
 {
-	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-	int64_t frac = us - secs * 1000000, days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-	int64_t rem = secs - days * 86400, y;
+	/* Floor division through the remainder, never negating: stored entries decoded from a
+	 * bundle carry any int64, INT64_MIN included. */
+	int64_t secs = us / 1000000, frac = us % 1000000, days, rem, y;
 	unsigned m, d;
 
+	if (frac < 0) {
+		frac += 1000000;
+		secs--;
+	}
+	days = secs / 86400;
+	rem = secs % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
 	civil_from_days(days, &y, &m, &d);
 	if (frac)
 		snprintf(out, outlen, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d,
