@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs missing packages, builds into build-test/, then runs the
-# meson suites "unit" (Check) and "integration" (real consentd against a throwaway PostgreSQL).
-# Ends with "N passed, N failed" over both suites and exits non-zero if anything failed or a suite
-# ran no test.
+# meson suites "unit" (Check), "integration" (real consentd against a throwaway PostgreSQL) and
+# "faults" (kill -9, outages and limits under load; its summary table is written to
+# build-test/tests/integration/faults-summary.md). Ends with "N passed, N failed" over all suites
+# and exits non-zero if anything failed or a suite ran no test.
 # Environment:
 #   CONSENTD_SANITIZE=1   build into build-asan/ with ASan+UBSan and -Dwerror=true instead, and run
-#                         both suites there (leaks and undefined behaviour abort the test)
+#                         the suites there (leaks and undefined behaviour abort the test)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -84,6 +85,7 @@ run_suite() {
 
 run_suite unit
 run_suite integration
+run_suite faults
 
 echo "$passed passed, $failed failed$([ "$skipped" -eq 0 ] || echo ", $skipped skipped")"
 exit "$status"
