@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs missing packages, builds into build-test/, then runs the
-# meson suites "unit" (Check) and "integration" (real consentd against a throwaway PostgreSQL).
-# Ends with "N passed, N failed" over both suites and exits non-zero if anything failed or a suite
-# ran no test.
+# meson suites "unit" (Check), "integration" (real consentd against a throwaway PostgreSQL) and
+# "faults" (kill -9, outages and limits under load; its summary table is written to
+# build-test/tests/integration/faults-summary.md). Ends with "N passed, N failed" over all suites
+# and exits non-zero if anything failed or a suite ran no test.
 # Environment:
 #   CONSENTD_SANITIZE=1   build into build-asan/ with ASan+UBSan and -Dwerror=true instead, and run
-#                         both suites there (leaks and undefined behaviour abort the test)
+#                         the suites there (leaks and undefined behaviour abort the test)
 #   CONSENTD_VALGRIND=1   run only the unit suite, in build-test/, under valgrind memcheck (the
 #                         test setup "valgrind" of tests/meson.build: any error or leak fails)
 set -euo pipefail
@@ -37,7 +38,7 @@ unset CONSENTD_SANITIZE CONSENTD_VALGRIND
 build="build-test"
 setup_opts=()
 test_opts=(--print-errorlogs)
-suites=(unit integration)
+suites=(unit integration faults)
 logbase=testlog
 if [ "$sanitize" != 0 ] && [ "$valgrind" != 0 ]; then
 	step "CONSENTD_SANITIZE and CONSENTD_VALGRIND exclude each other (ASan does not run under valgrind)"

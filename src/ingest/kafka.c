@@ -151,10 +151,14 @@ static void unit_done(struct writer_unit *u, void *arg)
 	}
 	if (!durable) {
 		log_ev_error("kafka", ctx, "not stored (%s): the message will be consumed again", u->error);
-		/* Later offsets of this partition must not be stored past it, even if they commit. */
+		/* Later offsets of this partition must not be stored past it, even if they commit: fetch
+		 * it again, or while draining store nothing more. A unit that is no longer current was
+		 * fetched before the partition was rewound to an earlier offset (or reassigned), so it is
+		 * being fetched again already; bumping gen for it would disown those new copies, and if
+		 * they failed too nothing would rewind while later commits stored offsets past them. */
 		if (current && !k->draining)
 			rewind_partition(k, p, u);
-		else
+		else if (current)
 			p->gen++;
 	}
 	writer_unit_free(u);

@@ -20,6 +20,18 @@ struct unit_list {
 	struct writer_unit *head, *tail;
 };
 
+/* A Kafka partition whose message at offset went back to its source unstored. Its later
+ * messages must not be appended before that one (the ledger keeps each partition's order: a
+ * consent withdrawal must not overtake the grant it withdraws), so those fetched in the same run
+ * (same tag: no rewind in between) go back unstored too, untried. The first unit of the
+ * partition with another tag lifts the fence: the source has rewound it, or it was reassigned. */
+struct fence {
+	char topic[256];
+	int32_t partition;
+	uint64_t tag;
+	int64_t offset;
+};
+
 struct writer {
 	struct event_base *base;
 	struct event *done_ev;
@@ -29,6 +41,8 @@ struct writer {
 	pthread_cond_t cv;
 	struct unit_list queue;     /* under mu */
 	struct unit_list done;      /* under mu */
+	struct fence *fences;       /* under mu */
+	size_t n_fences;            /* under mu */
 	size_t queued_events;       /* under mu */
 	bool stopping;              /* under mu */
 	char status[512];           /* under mu */
@@ -287,13 +301,84 @@ static bool wait_for_work(struct writer *w)
 	return w->queue.head || !w->stopping;
 }
 
+/* Units with a partition (Kafka's) are ordered within it. Called with mu held. */
+static struct fence *fence_find(struct writer *w, const struct writer_unit *u)
+{
+	for (size_t i = 0; u->partition >= 0 && i < w->n_fences; i++)
+		if (w->fences[i].partition == u->partition && strcmp(w->fences[i].topic, u->topic) == 0)
+			return &w->fences[i];
+	return NULL;
+}
+
+/* Called with mu held. Without memory for a fence the order is not kept, but nothing is lost:
+ * the source still rewinds to the unit and stores no offset past it. */
+static void fence_raise(struct writer *w, const struct writer_unit *u)
+{
+	struct fence *f = fence_find(w, u), *grown;
+
+	if (f && f->tag == u->tag)
+		return; /* a later unit of the run the fence already holds back */
+	if (!f) {
+		grown = realloc(w->fences, (w->n_fences + 1) * sizeof(*grown));
+		if (!grown)
+			return;
+		w->fences = grown;
+		f = &w->fences[w->n_fences++];
+	}
+	snprintf(f->topic, sizeof(f->topic), "%s", u->topic);
+	f->partition = u->partition;
+	f->tag = u->tag;
+	f->offset = u->offset;
+}
+
+/* Called with mu held: u, held back by f, goes back unstored without being tried. */
+static void send_back(struct writer *w, struct writer_unit *u, const struct fence *f)
+{
+	u->status = WRITER_UNAVAILABLE;
+	snprintf(u->error, sizeof(u->error), "not tried: offset %lld of its partition was not stored",
+		 (long long)f->offset);
+	list_push(&w->done, u);
+}
+
+/* Called with mu held: what is queued behind a fence goes back untried, in queue order. */
+static void send_back_fenced(struct writer *w)
+{
+	struct writer_unit *u, **link = &w->queue.head;
+	const struct fence *f;
+
+	w->queue.tail = NULL;
+	while ((u = *link)) {
+		f = fence_find(w, u);
+		if (!f || f->tag != u->tag) {
+			w->queue.tail = u;
+			link = &u->next;
+			continue;
+		}
+		*link = u->next;
+		w->queued_events -= u->n;
+		send_back(w, u, f);
+	}
+}
+
+/* Hands units back to their sources, in order. A Kafka unit that goes back unstored fences its
+ * partition, in the same critical section, so that nothing of it submitted meanwhile or queued
+ * behind it is appended first. */
 static void deliver(struct writer *w, struct writer_unit **units, size_t n)
 {
+	bool fence = false;
+
 	if (n == 0)
 		return;
 	pthread_mutex_lock(&w->mu);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (units[i]->partition >= 0 && units[i]->status == WRITER_UNAVAILABLE) {
+			fence_raise(w, units[i]);
+			fence = true;
+		}
 		list_push(&w->done, units[i]);
+	}
+	if (fence)
+		send_back_fenced(w);
 	pthread_mutex_unlock(&w->mu);
 	event_active(w->done_ev, EV_READ, 0);
 }
@@ -375,7 +460,7 @@ static void backoff_wait(struct writer *w, int64_t ms)
 /* Retrying units wait out an unreachable database for as long as it takes, but a transaction
  * that fails on a working connection (disk full, statement timeout) is tried only a few times:
  * then they are handed back unstored and their source rewinds, so nothing queued behind them
- * waits on a fault that may not clear. */
+ * waits on a fault that may not clear. deliver() sends the rest of their runs back with them. */
 static void commit_batch(struct writer *w, struct writer_unit **units, size_t n)
 {
 	char err[512];
@@ -472,6 +557,8 @@ int writer_start(struct writer *w)
 
 int writer_submit(struct writer *w, struct writer_unit *u)
 {
+	struct fence *f = NULL;
+	bool back = false;
 	int rc = 0;
 
 	/* Retrying units wait for the database in the queue; their source bounds how many. */
@@ -482,13 +569,25 @@ int writer_submit(struct writer *w, struct writer_unit *u)
 		rc = -ENOTCONN;
 	else if (!u->retry && w->queued_events + u->n > w->cfg.queue_max)
 		rc = -EAGAIN;
+	if (rc == 0)
+		f = fence_find(w, u);
+	if (f && f->tag != u->tag)
+		*f = w->fences[--w->n_fences]; /* a new run: the source rewound the partition */
+	else if (f)
+		back = true;
 	if (rc == 0) {
-		list_push(&w->queue, u);
-		w->queued_events += u->n;
 		atomic_fetch_add(&w->depth, u->n);
-		pthread_cond_signal(&w->cv);
+		if (back) {
+			send_back(w, u, f);
+		} else {
+			list_push(&w->queue, u);
+			w->queued_events += u->n;
+			pthread_cond_signal(&w->cv);
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
+	if (back)
+		event_active(w->done_ev, EV_READ, 0);
 	return rc;
 }
 
@@ -536,6 +635,7 @@ void writer_free(struct writer *w)
 		event_free(w->done_ev);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	free(w->fences);
 	free(w->conninfo);
 	free(w);
 }

@@ -74,7 +74,9 @@ struct writer_unit {
 	char error[200];
 	writer_done_fn *done_cb;
 	void *arg;
-	uint64_t tag;                        /* the source's own, untouched by the writer */
+	uint64_t tag;                        /* the source's own, untouched by the writer; for
+					      * units with a partition (Kafka) equal tags mean
+					      * fetched in order, no rewind in between */
 	struct writer_unit *next;            /* writer's queue link */
 };
 
@@ -121,8 +123,11 @@ int writer_start(struct writer *w);
 /* Queues u. Returns 0, -EAGAIN (queue full) or -ENOTCONN (database down); on error u is still
  * the caller's. Units commit in submission order. When a transaction fails, units without
  * retry are answered WRITER_UNAVAILABLE at once; units with retry are tried again, in order and
- * ahead of anything queued later, until they commit or the writer stops; they are queued even
- * while the database is down or the queue is full (their source bounds how many it has out). */
+ * ahead of anything queued later, until they commit, the writer stops, or the transaction has
+ * failed a few times on a working connection; they are queued even while the database is down
+ * or the queue is full (their source bounds how many it has out). A unit with a partition that
+ * goes back WRITER_UNAVAILABLE takes with it, untried, every unit of its partition with the same
+ * tag, queued or submitted later: its source fetches them again under a new tag, in order. */
 int writer_submit(struct writer *w, struct writer_unit *u);
 /* Database reachable and schema current, as last seen by the writer thread. */
 bool writer_ready(const struct writer *w);

@@ -232,6 +232,38 @@ def test_two_daemons_share_the_group_one_gapless_chain(ks):
     assert d2.alive()
 
 
+def test_appends_failing_on_a_working_connection_lose_nothing(ks):
+    """Appends that fail for a while on a working connection (disk full, statement timeout: here
+    a trigger raising disk_full) hand the Kafka units back unstored after a few tries, and the
+    partition is fetched again from the first of them. Small batches spread each partition's
+    units over many transactions: units fetched before a rewind complete after it, and must
+    not stop the copies fetched again from being rewound in turn; otherwise later commits store
+    offsets past messages that were never appended (acknowledged, then lost)."""
+    msgs = workload(600, seed=7, invalid_every=0)
+    ks.env.sql("CREATE TABLE fault_switch (on_ boolean)")
+    ks.env.sql("INSERT INTO fault_switch VALUES (true)")
+    ks.env.sql("CREATE FUNCTION fail_append() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+               "AS $$ BEGIN IF EXISTS (SELECT 1 FROM fault_switch) THEN RAISE EXCEPTION "
+               "'injected failure' USING ERRCODE = 'disk_full'; END IF; RETURN NULL; END $$")
+    ks.env.sql("CREATE TRIGGER fail_append BEFORE INSERT ON audit_log "
+               "FOR EACH STATEMENT EXECUTE FUNCTION fail_append()")
+    d = ks.start(overrides={"ledger": {"batch_max": "20"}})
+    with d.errors_expected():
+        for m in msgs[:400]:
+            ks.producer.send(m)
+        ks.producer.flush()
+        # Every message handed back, and copies fetched again after a rewind too.
+        wait_for("appends failing", lambda: log_count(d, r"not stored") >= 600, 60, interval=0.2)
+        ks.env.sql("DELETE FROM fault_switch")
+        for m in msgs[400:]:
+            ks.producer.send(m)
+        ks.producer.flush()
+        ks.wait_processed(msgs, timeout=30)
+    ks.check_ledger(msgs)
+    stop(d)
+    ks.wait_committed(msgs)
+
+
 def test_rebalance_while_paused_for_max_inflight_does_not_stall(ks):
     """A rebalance that lands while consentd has paused fetching because max_inflight messages
     await the ledger must not leave the partitions it keeps (or gets back) paused for good."""
