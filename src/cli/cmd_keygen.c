@@ -24,22 +24,6 @@ static void usage(FILE *out)
 		"equal ledger.origin.\n");
 }
 
-/* Writes all of text, then syncs, so that a key reported written is on disk. */
-static int write_all(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, text, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		text += n;
-		len -= (size_t)n;
-	}
-	return fsync(fd) < 0 ? -errno : 0;
-}
-
 /* Creates path exclusively, mode 0600 whatever the umask, holding signer + "\n". */
 static int write_key(const char *path, const char *signer)
 {
@@ -55,8 +39,8 @@ static int write_key(const char *path, const char *signer)
 		return rc;
 	}
 	rc = fchmod(fd, 0600) < 0 ? -errno : 0;
-	if (rc == 0 && (rc = write_all(fd, signer, strlen(signer))) == 0)
-		rc = write_all(fd, "\n", 1);
+	if (rc == 0 && (rc = secretfile_write_all(fd, signer, strlen(signer))) == 0)
+		rc = secretfile_write_all(fd, "\n", 1);
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc < 0) {

@@ -39,22 +39,6 @@ int privacy_keyfile_load(const char *path, struct privacy_keyring *ring, char *e
 	return n < 0 ? n : 0;
 }
 
-/* Writes all of text, then syncs, so that a key reported added is on disk. */
-static int write_all(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, text, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		text += n;
-		len -= (size_t)n;
-	}
-	return fsync(fd) < 0 ? -errno : 0;
-}
-
 /* The next version to add to the existing file, and whether it lacks a final newline. */
 static int next_version(const char *path, uint32_t *version, bool *needs_nl, char *err,
 			size_t errlen)
@@ -130,7 +114,7 @@ int privacy_keyfile_add(const char *path, uint32_t *version, char *err, size_t e
 		hex_encode(key, sizeof(key), hex);
 		len = snprintf(line, sizeof(line), "%s%" PRIu32 " %s\n", needs_nl ? "\n" : "",
 			       *version, hex);
-		rc = write_all(fd, line, (size_t)len);
+		rc = secretfile_write_all(fd, line, (size_t)len);
 	}
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;

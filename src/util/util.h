@@ -1,5 +1,5 @@
 /* Small helpers shared by every module: growable byte buffers, hex and base64, RFC 3339 time,
- * UUIDs and secret files. Everything here is pure except now_us() and secretfile_read(). */
+ * UUIDs and secret files. Everything here is pure except now_us() and the secretfile_* calls. */
 #ifndef CONSENTD_UTIL_H
 #define CONSENTD_UTIL_H
 
@@ -62,6 +62,9 @@ int uuid_random(uint8_t out[UUID_LEN]);
 /* Reads a secret file of at most maxlen bytes into out. Refuses (-EPERM) a file that group or
  * others may read, and says why in err. Returns the length read or a negative errno. */
 int secretfile_read(const char *path, uint8_t *out, size_t maxlen, char *err, size_t errlen);
+/* Writes all len bytes of text to fd (retrying on EINTR), then fsyncs, so that a key reported
+ * written is on disk. 0 or a negative errno. */
+int secretfile_write_all(int fd, const char *text, size_t len);
 
 /* Constant-time equality of two equal-length byte strings. */
 bool ct_equal(const void *a, const void *b, size_t len);
