@@ -28,6 +28,10 @@ REQUEST_TIMEOUT = 3.0        # [http] request_timeout of every daemon here
 ANSWER_SLACK = 2.5           # an answer may come this much after request_timeout (a busy host)
 CLIENT_TIMEOUT = REQUEST_TIMEOUT + 7.0   # no answer by then: the daemon hangs
 SHUTDOWN_TIMEOUT = 10.0      # [daemon] shutdown_timeout
+# How long the last daemon may take to append every Kafka message produced. A liveness bound,
+# not a speed check: after 20 kill -9s the group first waits out the dead members' sessions, and
+# an ASan build on a loaded CI machine consumes a few thousand messages a second at best.
+SETTLE_TIMEOUT = 240.0
 ORIGIN = "faults.consentd.test/ledger"
 MIB = 1 << 20
 
@@ -461,7 +465,7 @@ class FaultSite:
             return None
 
     # the end of a scenario
-    def settle(self, timeout=60, steady=2.0):
+    def settle(self, timeout=SETTLE_TIMEOUT, steady=2.0):
         """Lets the load run `steady` seconds more (after the recovery) and stops it. Then, with a
         daemon running, every Kafka message produced must be appended or rejected (Kafka
         redelivers what was not committed); the daemon is stopped with SIGTERM and the group's
