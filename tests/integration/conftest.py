@@ -232,6 +232,27 @@ def env(site):
     return site
 
 
+def spawn_ready(request, daemons, make):
+    """Starts make(attempt, port) on a free port, adds it to daemons and its log to the test's
+    report, and waits until it is ready. A daemon that lost a race for its port is dropped and
+    tried again on another (up to three times); any other failure is the test's."""
+    for attempt in range(3):
+        port = free_port()
+        d = make(attempt, port)
+        daemons.append(d)
+        add_log(request.node, "%s log (%s)" % (d.name, d.logfile), d.log_text)
+        d.spawn()
+        try:
+            d.wait_ready()
+            return d
+        except AssertionError:
+            if attempt < 2 and not d.alive() and port_in_use(d.log_text()):
+                daemons.remove(d)  # lost a race for the port: not the daemon's fault
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture
 def consentd(request, env):
     """Factory: consentd(overrides={"http": {"max_body": "4096"}}, allow_errors=[regex], ...)
@@ -241,8 +262,8 @@ def consentd(request, env):
 
     def start(overrides=None, extra_text="", allow_errors=(), environ=None, listen_via_env=False):
         n = len(daemons) + 1
-        for attempt in range(3):
-            port = free_port()
+
+        def make(attempt, port):
             name = "consentd%d" % n if attempt == 0 else "consentd%d-try%d" % (n, attempt + 1)
             denv = dict(environ or {})
             if listen_via_env:  # the file names a port nobody listens on; the variable wins
@@ -250,19 +271,8 @@ def consentd(request, env):
                 denv["CONSENTD_HTTP_LISTEN"] = "127.0.0.1:%d" % port
             else:
                 path = env.write_config(name + ".conf", port, overrides, extra_text)
-            d = Daemon(env.binaries.consentd, path, port, name, denv, allow_errors)
-            daemons.append(d)
-            add_log(request.node, "%s log (%s)" % (name, d.logfile), d.log_text)
-            d.spawn()
-            try:
-                d.wait_ready()
-                return d
-            except AssertionError:
-                if attempt < 2 and not d.alive() and port_in_use(d.log_text()):
-                    daemons.remove(d)  # lost a race for the port: not the daemon's fault
-                    continue
-                raise
-        raise AssertionError("unreachable")
+            return Daemon(env.binaries.consentd, path, port, name, denv, allow_errors)
+        return spawn_ready(request, daemons, make)
 
     yield start
 

@@ -78,11 +78,13 @@ class Response:
         return "<HTTP %d %r>" % (self.status, self.body[:500])
 
 
-def http_request(port, method, path, body=None, headers=None, timeout=30.0):
-    """One request on a fresh connection; returns Response. body: bytes, str or None."""
+def http_request(port, method, path, body=None, headers=None, timeout=30.0, connect=None):
+    """One request on a fresh connection; returns Response. body: bytes, str or None.
+    connect(timeout), if given, makes the connection (HTTPS, say) instead of plain HTTP."""
     if isinstance(body, str):
         body = body.encode()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = (connect(timeout) if connect
+            else http.client.HTTPConnection("127.0.0.1", port, timeout=timeout))
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from conftest import add_log
-from daemon import Daemon, Response, http_request, port_in_use
+from conftest import spawn_ready
+from daemon import Daemon, http_request
 from events import consent_event
 from pg import free_port
 
@@ -88,15 +88,8 @@ class TlsDaemon(Daemon):
                                            timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, timeout=30.0, ctx=None):
-        if isinstance(body, str):
-            body = body.encode()
-        conn = self.connection(ctx, timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            r = conn.getresponse()
-            return Response(r.status, r.headers, r.read())
-        finally:
-            conn.close()
+        return http_request(self.port, method, path, body, headers, timeout,
+                            connect=lambda t: self.connection(ctx, t))
 
 
 def served_common_name(d, ctx=None):
@@ -123,24 +116,13 @@ def tls_consentd(request, env, pki):
     def start(ctx=None, http=None, allow_errors=()):
         keys = {"tls_cert_file": pki.path("server"), "tls_key_file": pki.path("server", "key")}
         keys.update(http or {})
-        for attempt in range(3):
-            port = free_port()
+
+        def make(attempt, port):
             name = "consentd%d" % (len(daemons) + 1)
             path = env.write_config(name + ".conf", port, {"http": keys})
-            d = TlsDaemon(ctx or pki.client_context(), env.binaries.consentd, path, port, name,
-                          None, allow_errors)
-            daemons.append(d)
-            add_log(request.node, "%s log (%s)" % (name, d.logfile), d.log_text)
-            d.spawn()
-            try:
-                d.wait_ready()
-                return d
-            except AssertionError:
-                if attempt < 2 and not d.alive() and port_in_use(d.log_text()):
-                    daemons.remove(d)
-                    continue
-                raise
-        raise AssertionError("unreachable")
+            return TlsDaemon(ctx or pki.client_context(), env.binaries.consentd, path, port, name,
+                             None, allow_errors)
+        return spawn_ready(request, daemons, make)
 
     yield start
 
